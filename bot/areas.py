@@ -300,15 +300,16 @@ def _strip_prefix(
 class AdminUnits:
     """The catalogue of official provinces and communes, with search."""
 
-    provinces: tuple[Province, ...]
-    communes: tuple[Commune, ...]
+    provinces: tuple[Province, ...] = field(repr=False)
+    communes: tuple[Commune, ...] = field(repr=False)
     source: dict[str, Any]
     _provinces_by_code: dict[str, Province] = field(init=False, repr=False)
     _communes_by_code: dict[str, Commune] = field(init=False, repr=False)
     _communes_by_province: dict[str, tuple[Commune, ...]] = field(init=False, repr=False)
     _commune_keys: tuple[_Key, ...] = field(init=False, repr=False)
     _commune_index: _NameIndex = field(init=False, repr=False)
-    _province_sort: dict[str, str] = field(init=False, repr=False)
+    _province_sort: dict[str, str] = field(init=False, repr=False)  # folded short names
+    _province_folded: dict[str, str] = field(init=False, repr=False)  # folded full names
     _province_keys: dict[str, list[_Key]] = field(init=False, repr=False)
     _qualifiers: list[tuple[tuple[str, ...], str]] = field(init=False, repr=False)
 
@@ -322,6 +323,7 @@ class AdminUnits:
         self._commune_keys = tuple(_make_key(c.short_name, c.name) for c in self.communes)
         self._commune_index = _NameIndex(self._commune_keys)
         self._province_sort = {p.code: normalize(p.short_name) for p in self.provinces}
+        self._province_folded = {p.code: normalize(p.name) for p in self.provinces}
         self._province_keys = {p.code: self._province_names(p) for p in self.provinces}
         self._qualifiers = self._build_qualifiers()
 
@@ -380,7 +382,12 @@ class AdminUnits:
         ]
         if len(provinces) == 1:
             return provinces[0]
-        communes = [c for c in self.communes if folded in (normalize(c.label), normalize(c.name))]
+        communes = [
+            commune
+            for commune, key in zip(self.communes, self._commune_keys, strict=True)
+            if folded
+            in (key.sort_name, f"{key.sort_name} {self._province_folded[commune.province_code]}")
+        ]
         return communes[0] if len(communes) == 1 else None
 
     def search(self, query: str, limit: int = 20) -> list[Commune]:
@@ -389,11 +396,18 @@ class AdminUnits:
         if limit <= 0 or len("".join(folded for folded, _ in words)) < 2:
             return []
         qualified, plain = self._interpretations(words)
-        for interpretations in (qualified, plain):
-            found = self._rank(interpretations)
-            if found:
-                return [self.communes[index] for index in found[:limit]]
-        return []
+        found = self._rank(plain)
+        if qualified:
+            narrowed = self._rank(qualified)
+            if narrowed:
+                # The qualifier narrows, unless the words are a commune's whole name
+                # ("Nguyễn Huệ" is a commune, not "Nguyễn" in Huế).
+                exact = {i: rank for i, rank in found.items() if rank[0] == 0}
+                found = narrowed
+                for index, rank in exact.items():
+                    found[index] = min(rank, found.get(index, rank))
+        ordered = sorted(found, key=found.__getitem__)
+        return [self.communes[index] for index in ordered[:limit]]
 
     def _interpretations(self, words: list[tuple[str, str]]) -> tuple[list[_Query], list[_Query]]:
         """Readings with and without a province qualifier, each with and without a type."""
@@ -418,8 +432,8 @@ class AdminUnits:
                 found.append((words[size:], code))
         return found
 
-    def _rank(self, queries: list[_Query]) -> list[int]:
-        """Indices of matching communes, best first."""
+    def _rank(self, queries: list[_Query]) -> dict[int, tuple[Any, ...]]:
+        """The rank (lower is better) of each matching commune, by index."""
         best: dict[int, tuple[Any, ...]] = {}
         for query in queries:
             for index in self._commune_index.candidates(query):
@@ -443,7 +457,7 @@ class AdminUnits:
                 )
                 if index not in best or rank < best[index]:
                     best[index] = rank
-        return sorted(best, key=best.__getitem__)
+        return best
 
     def search_provinces(self, query: str, limit: int = 10) -> list[Province]:
         """Provinces matching what a user typed ("ha noi", "tp hcm", "Thanh Hoá"), best first."""

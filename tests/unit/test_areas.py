@@ -98,6 +98,37 @@ def test_known_communes(units: AdminUnits, code: str, name: str, province_code: 
     assert (commune.name, commune.province_code) == (name, province_code)
 
 
+def test_catalogue_from_document() -> None:
+    doc = {
+        "source": {"name": "test"},
+        "provinces": [
+            {
+                "code": "01",
+                "name": "Thành phố Hà Nội",
+                "short_name": "Hà Nội",
+                "kind": "Thành phố",
+                "lat": 21.0,
+                "lon": 105.7,
+            },
+        ],
+        "communes": [
+            {
+                "code": "00235",
+                "name": "Phường Đống Đa",
+                "short_name": "Đống Đa",
+                "kind": "Phường",
+                "province_code": "01",
+                "lat": 21.0,
+                "lon": 105.8,
+            },
+        ],
+    }
+    units = AdminUnits.from_document(doc)
+    assert [c.label for c in units.search("dong da")] == [DONG_DA]
+    assert units.communes_of("01") == units.communes
+    assert units.communes_of("99") == ()
+
+
 def test_load_is_shared(units: AdminUnits) -> None:
     assert AdminUnits.load() is units
 
@@ -223,6 +254,10 @@ def test_province_qualifier_narrows(units: AdminUnits, query: str, only: str) ->
         ("Thạnh Hoá", "Xã Thạnh Hóa — Tỉnh Tây Ninh"),  # tone mark placed the old way
         ("sai gon", "Phường Sài Gòn — Thành phố Hồ Chí Minh"),
         ("con dao", "Đặc khu Côn Đảo — Thành phố Hồ Chí Minh"),
+        ("nguyen hue", "Xã Nguyễn Huệ — Tỉnh Cao Bằng"),  # ends like a province ("Huế")
+        ("phu tho hoa", "Phường Phú Thọ Hòa — Thành phố Hồ Chí Minh"),
+        ("dien bien phu", "Phường Điện Biên Phủ — Tỉnh Điện Biên"),
+        ("tay ninh hoa", "Xã Tây Ninh Hòa — Tỉnh Khánh Hòa"),  # starts like a province
     ],
 )
 def test_search_first_result(units: AdminUnits, query: str, first: str) -> None:
