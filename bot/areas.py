@@ -207,13 +207,15 @@ class _NameIndex:
     def __init__(self, keys: Sequence[_Key]) -> None:
         self._words: dict[str, list[int]] = {}
         self._compact: dict[str, list[int]] = {}
-        self._deletes: dict[str, list[int]] = {}
+        deletes: dict[str, list[int]] = {}
         for index, key in enumerate(keys):
             for word in set(key.words):
                 self._words.setdefault(word, []).append(index)
             self._compact.setdefault(key.compact, []).append(index)
             for variant in _deletions(key.compact, _MAX_TYPOS):
-                self._deletes.setdefault(variant, []).append(index)
+                deletes.setdefault(variant, []).append(index)
+        # ~75,000 variants: tuples keep the index several megabytes smaller than lists.
+        self._deletes = {variant: tuple(indices) for variant, indices in deletes.items()}
         self._sorted_words = sorted(self._words)
 
     def candidates(self, query: _Query) -> set[int]:
