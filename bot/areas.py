@@ -521,7 +521,7 @@ def residential_key(name: str) -> str:
         following = words[position + 1] if position + 1 < len(words) else ""
         if word == "so" and following.isdigit():
             continue
-        kept.append(str(int(word)) if word.isdigit() else word)
+        kept.append((word.lstrip("0") or "0") if word.isdigit() else word)
     return " ".join(kept)[:MAX_RESIDENTIAL_KEY_LENGTH]
 
 
