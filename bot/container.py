@@ -1,0 +1,39 @@
+"""The services one running bot uses, built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.areas import AdminUnits
+from bot.i18n import Catalog
+from bot.services.chats import ChatService
+from bot.services.prompts import PromptService
+from bot.services.subscriptions import SubscriptionService
+from bot.settings import Settings
+from storage.db import SessionFactory
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    catalog: Catalog
+    units: AdminUnits
+    sessions: SessionFactory
+    chats: ChatService
+    prompts: PromptService
+    subscriptions: SubscriptionService
+
+
+def build_services(
+    settings: Settings, sessions: SessionFactory, catalog: Catalog, units: AdminUnits
+) -> Services:
+    """Create every service over one session factory."""
+    return Services(
+        settings=settings,
+        catalog=catalog,
+        units=units,
+        sessions=sessions,
+        chats=ChatService(sessions, settings.default_language),
+        prompts=PromptService(sessions),
+        subscriptions=SubscriptionService(sessions, units),
+    )

@@ -1,0 +1,69 @@
+"""Reply prompts: the bot asked a person a question in a group and waits for their reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlmodel import col
+
+from storage.db import SessionFactory
+from storage.models import Prompt
+from storage.types import utcnow
+
+PROMPT_LIFETIME = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class PendingPrompt:
+    kind: str
+    payload: str
+
+
+class PromptService:
+    """Remembers which bot message asked whom for what, across restarts."""
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    async def remember(
+        self, chat_id: int, message_id: int, user_id: int, kind: str, payload: str = ""
+    ) -> None:
+        """Record that `message_id` in `chat_id` asks `user_id` for `kind`."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                delete(Prompt).where(col(Prompt.created_at) < utcnow() - PROMPT_LIFETIME)
+            )
+            session.add(
+                Prompt(
+                    chat_telegram_id=chat_id,
+                    message_id=message_id,
+                    user_telegram_id=user_id,
+                    kind=kind,
+                    payload=payload,
+                )
+            )
+
+    async def pending(self, chat_id: int, message_id: int, user_id: int) -> PendingPrompt | None:
+        """The prompt this reply answers, if it is still open and addressed to this person."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(Prompt).where(
+                    col(Prompt.chat_telegram_id) == chat_id,
+                    col(Prompt.message_id) == message_id,
+                    col(Prompt.user_telegram_id) == user_id,
+                    col(Prompt.created_at) >= utcnow() - PROMPT_LIFETIME,
+                )
+            )
+            prompt = result.scalar_one_or_none()
+        return PendingPrompt(prompt.kind, prompt.payload) if prompt is not None else None
+
+    async def forget(self, chat_id: int, message_id: int) -> None:
+        """Close the prompt: it was answered."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                delete(Prompt).where(
+                    col(Prompt.chat_telegram_id) == chat_id, col(Prompt.message_id) == message_id
+                )
+            )

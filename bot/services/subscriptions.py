@@ -1,0 +1,220 @@
+"""Subscribing a group to its commune or to a residential area of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.areas import AdminUnits, Commune, clean_residential_name, residential_key
+from bot.services.chats import ChatRef, ensure_chat, get_chat, subscription_of
+from storage.db import SessionFactory
+from storage.models import Area, AreaKind, Subscription
+from storage.types import utcnow
+
+PAGE_SIZE = 6
+T = TypeVar("T")
+
+
+class UnknownArea(Exception):
+    """The commune code or residential area id does not exist (a stale or forged button)."""
+
+
+class InvalidAreaName(Exception):
+    """A residential area name is empty, too long or has no letter or digit."""
+
+
+@dataclass(frozen=True)
+class CommuneOption:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ResidentialOption:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of options; `page` counts from 0."""
+
+    items: list[T]
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
+class SubscriptionView:
+    """A group's subscription as people see it."""
+
+    residential: str | None
+    commune: str
+    province: str
+    commune_code: str
+    paused: bool
+
+    @property
+    def place(self) -> str:
+        """ "Tổ dân phố 5 — Phường Đống Đa — Thành phố Hà Nội" (residential part optional)."""
+        parts = [self.residential] if self.residential else []
+        return " — ".join([*parts, self.commune, self.province])
+
+
+def paginate(items: list[T], page: int, size: int = PAGE_SIZE) -> Page[T]:
+    """Cut `items` into pages; an out-of-range page is clamped."""
+    pages = max(1, -(-len(items) // size))
+    page = min(max(page, 0), pages - 1)
+    return Page(items[page * size : (page + 1) * size], page, pages, len(items))
+
+
+class SubscriptionService:
+    """Search communes, manage residential areas, subscribe and unsubscribe groups."""
+
+    def __init__(self, sessions: SessionFactory, units: AdminUnits) -> None:
+        self._sessions = sessions
+        self._units = units
+
+    def search_communes(self, query: str, page: int = 0) -> Page[CommuneOption]:
+        """Communes matching `query`, best first, as paged options."""
+        found = self._units.search(query, limit=60)
+        return paginate([CommuneOption(c.code, c.label) for c in found], page)
+
+    def commune(self, code: str) -> Commune:
+        """The commune with this official code."""
+        commune = self._units.commune(code)
+        if commune is None:
+            raise UnknownArea(code)
+        return commune
+
+    async def residential_areas(self, commune_code: str, page: int = 0) -> Page[ResidentialOption]:
+        """Residential areas already created under the commune, by name."""
+        async with self._sessions() as session:
+            commune = await self._commune_row(session, commune_code)
+            result = await session.execute(
+                select(Area)
+                .where(
+                    col(Area.parent_id) == commune.id, col(Area.kind) == AreaKind.RESIDENTIAL.value
+                )
+                .order_by(func.lower(Area.name))
+            )
+            options = [ResidentialOption(a.id or 0, a.name) for a in result.scalars()]
+        return paginate(options, page)
+
+    async def create_residential(
+        self, commune_code: str, name: str, by_user: int
+    ) -> ResidentialOption:
+        """Create a residential area under the commune, or return the one with the same name."""
+        clean = clean_residential_name(name)
+        if clean is None:
+            raise InvalidAreaName(name)
+        key = residential_key(clean)
+        for _ in range(2):  # a concurrent insert of the same name wins; then we read it
+            try:
+                async with self._sessions() as session, session.begin():
+                    commune = await self._commune_row(session, commune_code)
+                    found = await self._residential_by_key(session, commune, key)
+                    if found is not None:
+                        return ResidentialOption(found.id or 0, found.name)
+                    area = Area(
+                        kind=AreaKind.RESIDENTIAL.value,
+                        name=clean,
+                        key=key,
+                        parent_id=commune.id,
+                        province_code=commune.province_code,
+                        lat=commune.lat,
+                        lon=commune.lon,
+                        created_by=by_user,
+                    )
+                    session.add(area)
+                    await session.flush()
+                    return ResidentialOption(area.id or 0, area.name)
+            except IntegrityError:
+                continue
+        raise InvalidAreaName(name)
+
+    async def subscribe(
+        self, ref: ChatRef, commune_code: str, residential_id: int | None, by_user: int
+    ) -> SubscriptionView:
+        """Subscribe the group (replacing any earlier subscription) and return it."""
+        async with self._sessions() as session, session.begin():
+            commune = await self._commune_row(session, commune_code)
+            area = commune
+            if residential_id is not None:
+                area = await session.get(Area, residential_id) or commune
+                if area.parent_id != commune.id or area.kind != AreaKind.RESIDENTIAL.value:
+                    raise UnknownArea(str(residential_id))
+            chat = await ensure_chat(session, ref)
+            chat.bot_member = True
+            sub = await subscription_of(session, chat)
+            if sub is None:
+                sub = Subscription(chat_id=chat.id or 0, area_id=0, commune_id=0, province_code="")
+                session.add(sub)
+            sub.area_id, sub.commune_id = area.id or 0, commune.id or 0
+            sub.province_code, sub.paused = commune.province_code, False
+            sub.subscribed_by, sub.updated_at = by_user, utcnow()
+        return self._view(commune_code, area if residential_id is not None else None, paused=False)
+
+    async def status(self, telegram_id: int) -> SubscriptionView | None:
+        """The group's subscription, if any."""
+        async with self._sessions() as session:
+            chat = await get_chat(session, telegram_id)
+            sub = await subscription_of(session, chat) if chat is not None else None
+            if sub is None:
+                return None
+            commune = await session.get(Area, sub.commune_id)
+            area = await session.get(Area, sub.area_id)
+        assert commune is not None and commune.code is not None
+        residential = area if area is not None and area.kind == AreaKind.RESIDENTIAL.value else None
+        return self._view(commune.code, residential, paused=sub.paused)
+
+    async def unsubscribe(self, telegram_id: int) -> SubscriptionView | None:
+        """Remove the group's subscription; returns what it was, or None if there was none."""
+        view = await self.status(telegram_id)
+        if view is None:
+            return None
+        async with self._sessions() as session, session.begin():
+            chat = await get_chat(session, telegram_id)
+            sub = await subscription_of(session, chat) if chat is not None else None
+            if sub is not None:
+                await session.delete(sub)
+        return view
+
+    def _view(
+        self, commune_code: str, residential: Area | None, *, paused: bool
+    ) -> SubscriptionView:
+        commune = self.commune(commune_code)
+        return SubscriptionView(
+            residential=residential.name if residential is not None else None,
+            commune=commune.name,
+            province=commune.province_name,
+            commune_code=commune.code,
+            paused=paused,
+        )
+
+    async def _commune_row(self, session: AsyncSession, code: str) -> Area:
+        result = await session.execute(
+            select(Area).where(col(Area.code) == code, col(Area.kind) == AreaKind.COMMUNE.value)
+        )
+        commune = result.scalar_one_or_none()
+        if commune is None:
+            raise UnknownArea(code)
+        return commune
+
+    async def _residential_by_key(
+        self, session: AsyncSession, commune: Area, key: str
+    ) -> Area | None:
+        result = await session.execute(
+            select(Area).where(
+                col(Area.parent_id) == commune.id,
+                col(Area.kind) == AreaKind.RESIDENTIAL.value,
+                col(Area.key) == key,
+            )
+        )
+        return result.scalar_one_or_none()

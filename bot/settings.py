@@ -1,0 +1,179 @@
+"""Typed settings, read and validated once at start from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///canhgac.sqlite3"
+SUPPORTED_LANGUAGES = ("vi", "en")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+_TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{5,}$")
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one sentence naming it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program reads from its environment."""
+
+    telegram_bot_token: str
+    telegram_api_base_url: str = DEFAULT_API_BASE_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    superadmin_ids: frozenset[int] = field(default_factory=frozenset)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    default_language: str = "vi"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: str = "127.0.0.1:8443"
+    log_level: str = "INFO"
+
+    @property
+    def telegram_file_base_url(self) -> str:
+        """The file URL PTB needs: `.../bot` becomes `.../file/bot`."""
+        base = self.telegram_api_base_url
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base.rstrip("/") + "/file/bot"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def webhook_host_port(self) -> tuple[str, int]:
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host, int(port)
+
+    def __repr__(self) -> str:  # never print the token
+        return (
+            f"Settings(api={self.telegram_api_base_url!r}, db={_redact_url(self.database_url)!r})"
+        )
+
+
+def _redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+def _require_token(env: Mapping[str, str]) -> str:
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN is not set: put the token @BotFather gave you in .env "
+            "(see config.example.env)."
+        )
+    if not _TOKEN_RE.match(token):
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN is malformed: it must look like 123456789:AA... "
+            "as @BotFather gives it."
+        )
+    return token
+
+
+def _http_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name} must be an http(s) URL, got {value!r}.")
+    return value
+
+
+def _database_url(value: str) -> str:
+    if not re.match(r"^(sqlite\+aiosqlite|postgresql\+asyncpg)://", value):
+        raise SettingsError(
+            "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://, "
+            f"got {_redact_url(value)!r}."
+        )
+    return value
+
+
+def _superadmins(value: str) -> frozenset[int]:
+    ids: set[int] = set()
+    for item in value.replace(" ", "").split(","):
+        if not item:
+            continue
+        if not re.fullmatch(r"\d{1,20}", item) or int(item) >= 2**63:
+            raise SettingsError(
+                f"SUPERADMIN_IDS must be comma-separated Telegram user ids, {item!r} is not one."
+            )
+        ids.add(int(item))
+    return frozenset(ids)
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"TIMEZONE must be an IANA time zone such as Asia/Ho_Chi_Minh, got {value!r}."
+        ) from None
+    return value
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+    return value
+
+
+def _webhook(env: Mapping[str, str]) -> tuple[str | None, str | None, str]:
+    url = env.get("WEBHOOK_URL", "").strip() or None
+    secret = env.get("WEBHOOK_SECRET", "").strip() or None
+    listen = env.get("WEBHOOK_LISTEN", "").strip() or "127.0.0.1:8443"
+    if url is not None:
+        _http_url("WEBHOOK_URL", url)
+    if secret is not None and not _SECRET_RE.match(secret):
+        raise SettingsError(
+            "WEBHOOK_SECRET may only contain A-Z, a-z, 0-9, _ and - (1 to 256 characters)."
+        )
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(
+            f"WEBHOOK_LISTEN must be host:port, such as 0.0.0.0:8443, got {listen!r}."
+        )
+    return url, secret, listen
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool = True) -> Settings:
+    """Build settings from `env` (default: the process environment), validating every value."""
+    env = os.environ if env is None else env
+    token = _require_token(env) if require_token else env.get("TELEGRAM_BOT_TOKEN", "")
+    webhook_url, webhook_secret, webhook_listen = _webhook(env)
+    return Settings(
+        telegram_bot_token=token,
+        telegram_api_base_url=_http_url(
+            "TELEGRAM_API_BASE_URL",
+            env.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL,
+        ),
+        database_url=_database_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
+        superadmin_ids=_superadmins(env.get("SUPERADMIN_IDS", "")),
+        timezone=_timezone(env.get("TIMEZONE", "").strip() or "Asia/Ho_Chi_Minh"),
+        default_language=_choice(
+            "DEFAULT_LANGUAGE", env.get("DEFAULT_LANGUAGE", "").strip() or "vi", SUPPORTED_LANGUAGES
+        ),
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        webhook_listen=webhook_listen,
+        log_level=_choice(
+            "LOG_LEVEL", env.get("LOG_LEVEL", "").strip().upper() or "INFO", LOG_LEVELS
+        ),
+    )
+
+
+def load_dotenv_file(path: Path | None = None) -> None:
+    """Load `.env` (if present) into the process environment without overriding real variables."""
+    from dotenv import load_dotenv
+
+    load_dotenv(dotenv_path=path or Path.cwd() / ".env", override=False)

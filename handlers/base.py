@@ -1,0 +1,70 @@
+"""What every handler needs: the services, the chat's language, and who is an admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Chat, Message, Update, User
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import ContextTypes
+
+from bot.container import Services
+from bot.services.chats import ChatRef, Person
+
+Context = ContextTypes.DEFAULT_TYPE
+ADMIN_STATUSES = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+def services(context: Context) -> Services:
+    """The services the composition root stored on the application."""
+    found: Services = context.application.bot_data["services"]
+    return found
+
+
+def chat_ref(chat: Chat) -> ChatRef:
+    return ChatRef(telegram_id=chat.id, kind=chat.type, title=chat.title)
+
+
+def person(user: User) -> Person:
+    return Person(user.id, user.first_name, user.username, user.language_code)
+
+
+def is_group(chat: Chat) -> bool:
+    return chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+async def language(update: Update, context: Context) -> str:
+    """The language to answer in, for the chat the update came from."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return services(context).settings.default_language
+    return await services(context).chats.language(chat.id, user.language_code if user else None)
+
+
+async def text(update: Update, context: Context, key: str, **values: Any) -> str:
+    """The catalogue text for `key` in the update's language."""
+    return services(context).catalog.t(await language(update, context), key, **values)
+
+
+async def is_chat_admin(
+    context: Context, chat: Chat, user: User | None, message: Message | None = None
+) -> bool:
+    """Ask Telegram whether the user administers the chat (anonymous admins write as the chat)."""
+    if (
+        message is not None
+        and message.sender_chat is not None
+        and message.sender_chat.id == chat.id
+    ):
+        return True
+    if user is None:
+        return False
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in ADMIN_STATUSES
+
+
+async def reply(update: Update, context: Context, key: str, **values: Any) -> Message | None:
+    """Answer the update's message with a catalogue text."""
+    message = update.effective_message
+    if message is None:
+        return None
+    return await message.reply_text(await text(update, context, key, **values))

@@ -1,0 +1,137 @@
+"""Start, help, language, and the one error handler."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.commands import Where, command, visible
+from bot.i18n import LANGUAGES, Markup
+from handlers.base import (
+    Context,
+    chat_ref,
+    is_chat_admin,
+    is_group,
+    language,
+    person,
+    services,
+)
+
+log = logging.getLogger(__name__)
+
+
+async def command_list(update: Update, context: Context, lang: str) -> str:
+    """The commands this person may use in this chat, one per line."""
+    chat = update.effective_chat
+    assert chat is not None
+    catalog = services(context).catalog
+    if is_group(chat):
+        admin = await is_chat_admin(context, chat, update.effective_user, update.effective_message)
+        commands = visible(Where.GROUP, admin=admin)
+    else:
+        commands = visible(Where.PRIVATE, admin=True)
+    lines = [catalog.t(lang, "help.title")]
+    lines += [catalog.t(lang, f"help.{c.key}") for c in commands]
+    return "\n".join(lines)
+
+
+async def show_start(update: Update, context: Context) -> None:
+    """/start: what the bot is for and what the person can do here."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if chat is None or message is None:
+        return
+    if user is not None and not is_group(chat):
+        await services(context).chats.person_started(person(user))
+    lang = await language(update, context)
+    catalog = services(context).catalog
+    commands = Markup(await command_list(update, context, lang))
+    if is_group(chat):
+        await message.reply_text(catalog.t(lang, "start.group", commands=commands))
+        return
+    add_url = f"https://t.me/{context.bot.username}?startgroup=true"
+    button = InlineKeyboardButton(catalog.t(lang, "start.add_to_group"), url=add_url)
+    await message.reply_text(
+        catalog.t(lang, "start.private", commands=commands),
+        reply_markup=InlineKeyboardMarkup([[button]]),
+    )
+
+
+async def show_help(update: Update, context: Context) -> None:
+    """/help: the commands the person may use in this chat."""
+    message = update.effective_message
+    if message is None:
+        return
+    lang = await language(update, context)
+    await message.reply_text(await command_list(update, context, lang))
+
+
+async def choose_language(update: Update, context: Context) -> None:
+    """/language: offer the languages (group admins only in groups)."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None:
+        return
+    lang = await language(update, context)
+    catalog = services(context).catalog
+    if is_group(chat) and not await is_chat_admin(context, chat, update.effective_user, message):
+        await message.reply_text(catalog.t(lang, "errors.admins_only"))
+        return
+    buttons = [
+        InlineKeyboardButton(catalog.t(code, "language_name"), callback_data=f"lang:{code}")
+        for code in LANGUAGES
+    ]
+    await message.reply_text(
+        catalog.t(lang, "language.choose"), reply_markup=InlineKeyboardMarkup([buttons])
+    )
+
+
+async def set_language(update: Update, context: Context) -> None:
+    """A language button was pressed."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None or query.data is None:
+        return
+    code = query.data.removeprefix("lang:")
+    catalog = services(context).catalog
+    if code not in LANGUAGES:
+        await query.answer(catalog.t(await language(update, context), "errors.expired"))
+        return
+    if is_group(chat) and not await is_chat_admin(context, chat, query.from_user):
+        await query.answer(
+            catalog.t(await language(update, context), "errors.admins_only_button"), show_alert=True
+        )
+        return
+    await services(context).chats.set_language(chat_ref(chat), code)
+    await query.answer()
+    await query.edit_message_text(catalog.t(code, "language.changed"))
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure with its context and tell the person, without details, in their language."""
+    chat = update.effective_chat if isinstance(update, Update) else None
+    log.error(
+        "update %s in chat %s failed",
+        update.update_id if isinstance(update, Update) else None,
+        chat.id if chat else None,
+        exc_info=context.error,
+    )
+    if not isinstance(update, Update) or chat is None:
+        return
+    try:
+        message = services(context).catalog.t(await language(update, context), "errors.generic")
+        if update.callback_query is not None:
+            await update.callback_query.answer(message, show_alert=True)
+        else:
+            await context.bot.send_message(chat.id, message)
+    except (TelegramError, LookupError, OSError) as exc:  # the error report must not fail loudly
+        log.warning("could not tell chat %s about the error: %s", chat.id, exc)
+
+
+def register(app: Application) -> None:
+    """Add the start, help and language handlers."""
+    app.add_handler(CommandHandler(command("start").names, show_start))
+    app.add_handler(CommandHandler(command("help").names, show_help))
+    app.add_handler(CommandHandler(command("language").names, choose_language))
+    app.add_handler(CallbackQueryHandler(set_language, pattern=r"^lang:"))
+    app.add_error_handler(on_error)
