@@ -6,8 +6,7 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.areas import AdminUnits, normalize
@@ -34,10 +33,8 @@ async def sync_admin_units(sessions: SessionFactory, units: AdminUnits) -> int:
         marker = await session.get(Setting, VERSION_KEY)
         if marker is not None and marker.value == version:
             return 0
-        rows = await session.execute(
-            select(Area).where(col(Area.kind) != AreaKind.RESIDENTIAL.value)
-        )
-        by_code = {a.code: a for a in rows.scalars()}
+        rows = await session.exec(select(Area).where(col(Area.kind) != AreaKind.RESIDENTIAL.value))
+        by_code = {a.code: a for a in rows}
         changed = 0
         for p in units.provinces:
             changed += _upsert(

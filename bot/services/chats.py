@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import SessionFactory
@@ -34,8 +33,8 @@ class Person:
 
 async def get_chat(session: AsyncSession, telegram_id: int) -> Chat | None:
     """The chat row for a Telegram chat id, if known."""
-    result = await session.execute(select(Chat).where(col(Chat.telegram_id) == telegram_id))
-    return result.scalar_one_or_none()
+    result = await session.exec(select(Chat).where(col(Chat.telegram_id) == telegram_id))
+    return result.first()
 
 
 async def ensure_chat(session: AsyncSession, ref: ChatRef) -> Chat:
@@ -52,8 +51,8 @@ async def ensure_chat(session: AsyncSession, ref: ChatRef) -> Chat:
 
 async def subscription_of(session: AsyncSession, chat: Chat) -> Subscription | None:
     """The chat's subscription, paused or not."""
-    result = await session.execute(select(Subscription).where(col(Subscription.chat_id) == chat.id))
-    return result.scalar_one_or_none()
+    result = await session.exec(select(Subscription).where(col(Subscription.chat_id) == chat.id))
+    return result.first()
 
 
 class ChatService:
@@ -112,10 +111,10 @@ class ChatService:
     async def person_started(self, person: Person) -> None:
         """A person opened a private chat with the bot: from now on it may message them."""
         async with self._sessions() as session, session.begin():
-            result = await session.execute(
+            result = await session.exec(
                 select(User).where(col(User.telegram_id) == person.telegram_id)
             )
-            user = result.scalar_one_or_none()
+            user = result.first()
             if user is None:
                 user = User(telegram_id=person.telegram_id)
                 session.add(user)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
-from sqlmodel import col
+from sqlalchemy import delete
+from sqlmodel import col, select
 
 from storage.db import SessionFactory
 from storage.models import Prompt
@@ -32,7 +32,7 @@ class PromptService:
     ) -> None:
         """Record that `message_id` in `chat_id` asks `user_id` for `kind`."""
         async with self._sessions() as session, session.begin():
-            await session.execute(
+            await session.exec(
                 delete(Prompt).where(col(Prompt.created_at) < utcnow() - PROMPT_LIFETIME)
             )
             session.add(
@@ -48,7 +48,7 @@ class PromptService:
     async def pending(self, chat_id: int, message_id: int, user_id: int) -> PendingPrompt | None:
         """The prompt this reply answers, if it is still open and addressed to this person."""
         async with self._sessions() as session:
-            result = await session.execute(
+            result = await session.exec(
                 select(Prompt).where(
                     col(Prompt.chat_telegram_id) == chat_id,
                     col(Prompt.message_id) == message_id,
@@ -56,13 +56,13 @@ class PromptService:
                     col(Prompt.created_at) >= utcnow() - PROMPT_LIFETIME,
                 )
             )
-            prompt = result.scalar_one_or_none()
+            prompt = result.first()
         return PendingPrompt(prompt.kind, prompt.payload) if prompt is not None else None
 
     async def forget(self, chat_id: int, message_id: int) -> None:
         """Close the prompt: it was answered."""
         async with self._sessions() as session, session.begin():
-            await session.execute(
+            await session.exec(
                 delete(Prompt).where(
                     col(Prompt.chat_telegram_id) == chat_id, col(Prompt.message_id) == message_id
                 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.areas import AdminUnits, Commune, clean_residential_name, residential_key
@@ -97,14 +97,14 @@ class SubscriptionService:
         """Residential areas already created under the commune, by name."""
         async with self._sessions() as session:
             commune = await self._commune_row(session, commune_code)
-            result = await session.execute(
+            result = await session.exec(
                 select(Area)
                 .where(
                     col(Area.parent_id) == commune.id, col(Area.kind) == AreaKind.RESIDENTIAL.value
                 )
                 .order_by(func.lower(Area.name))
             )
-            options = [ResidentialOption(a.id or 0, a.name) for a in result.scalars()]
+            options = [ResidentialOption(a.id or 0, a.name) for a in result]
         return paginate(options, page)
 
     async def create_residential(
@@ -199,10 +199,10 @@ class SubscriptionService:
         )
 
     async def _commune_row(self, session: AsyncSession, code: str) -> Area:
-        result = await session.execute(
+        result = await session.exec(
             select(Area).where(col(Area.code) == code, col(Area.kind) == AreaKind.COMMUNE.value)
         )
-        commune = result.scalar_one_or_none()
+        commune = result.first()
         if commune is None:
             raise UnknownArea(code)
         return commune
@@ -210,11 +210,11 @@ class SubscriptionService:
     async def _residential_by_key(
         self, session: AsyncSession, commune: Area, key: str
     ) -> Area | None:
-        result = await session.execute(
+        result = await session.exec(
             select(Area).where(
                 col(Area.parent_id) == commune.id,
                 col(Area.kind) == AreaKind.RESIDENTIAL.value,
                 col(Area.key) == key,
             )
         )
-        return result.scalar_one_or_none()
+        return result.first()
