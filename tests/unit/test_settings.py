@@ -1,0 +1,104 @@
+"""Settings are validated once; a bad value is one clear sentence naming the setting."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from bot.logs import RedactSecrets
+from bot.settings import SettingsError, load_settings
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+
+def test_defaults() -> None:
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
+    assert settings.telegram_file_base_url == "https://api.telegram.org/file/bot"
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.timezone == "Asia/Ho_Chi_Minh"
+    assert settings.default_language == "vi"
+    assert settings.superadmin_ids == frozenset()
+    assert TOKEN not in repr(settings)
+
+
+def test_full_configuration() -> None:
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot",
+            "DATABASE_URL": "postgresql+asyncpg://canhgac:pw@db:5432/canhgac",
+            "SUPERADMIN_IDS": "5000000001, 42",
+            "TIMEZONE": "UTC",
+            "DEFAULT_LANGUAGE": "en",
+            "WEBHOOK_URL": "https://bot.example.org/hook",
+            "WEBHOOK_SECRET": "s3cret_value",
+            "WEBHOOK_LISTEN": "0.0.0.0:8443",
+            "LOG_LEVEL": "debug",
+        }
+    )
+    assert settings.telegram_file_base_url == "http://127.0.0.1:8081/file/bot"
+    assert settings.superadmin_ids == {5000000001, 42}
+    assert settings.webhook_host_port == ("0.0.0.0", 8443)
+    assert settings.log_level == "DEBUG"
+    assert "pw" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TELEGRAM_BOT_TOKEN", ""),
+        ("TELEGRAM_BOT_TOKEN", "not-a-token"),
+        ("TELEGRAM_API_BASE_URL", "ftp://x"),
+        ("DATABASE_URL", "mysql://x"),
+        ("SUPERADMIN_IDS", "12,abc"),
+        ("TIMEZONE", "Mars/Olympus"),
+        ("DEFAULT_LANGUAGE", "fr"),
+        ("WEBHOOK_URL", "not a url"),
+        ("WEBHOOK_SECRET", "has spaces"),
+        ("WEBHOOK_LISTEN", "8443"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_bad_value_names_the_setting(name: str, value: str) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, name: value}
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env)
+    message = str(raised.value)
+    assert message.startswith(name) and message.endswith(".") and "\n" not in message
+    assert TOKEN not in message
+
+
+def test_run_without_token_exits_2_with_one_sentence(tmp_path: pytest.TempPathFactory) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(_root())},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("canhgac: TELEGRAM_BOT_TOKEN is not set")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_token_is_redacted_from_logs(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.redaction")
+    redact = RedactSecrets(TOKEN)
+    logger.addFilter(redact)
+    try:
+        with caplog.at_level(logging.INFO, logger="test.redaction"):
+            logger.info("POST https://api.telegram.org/bot%s/getMe", TOKEN)
+    finally:
+        logger.removeFilter(redact)
+    assert TOKEN not in caplog.text and "<redacted>" in caplog.text
+
+
+def _root() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parents[2])
