@@ -28,7 +28,7 @@ async def test_press_button_and_answer(sim: BotApiSimulator, driver: SimDriver, 
     assert [c.id for c in sim.unanswered_callbacks()] == [query_id]
     assert await query.answer("Đã ghi nhận")
     assert sim.unanswered_callbacks() == []
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query(query_id)
     with pytest.raises(AssertionError, match=r"available: \['Có', 'Không'\]"):
         await driver.press_button(alice, chat, "Có lẽ")
@@ -95,7 +95,7 @@ async def test_edits_and_deletes(sim: BotApiSimulator, driver: SimDriver, bot: B
     alice = driver.create_user("Alice")
     chat = await driver.start_private(alice)
     sent = await bot.send_message(chat.id, "Cảnh báo", reply_markup=_keyboard("Xem"))
-    with pytest.raises(BadRequest, match="(?i)not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
         await bot.edit_message_text(
             "Cảnh báo", chat.id, sent.message_id, reply_markup=_keyboard("Xem")
         )
@@ -118,13 +118,13 @@ async def test_edits_and_deletes(sim: BotApiSimulator, driver: SimDriver, bot: B
     photo = await bot.send_photo(chat.id, b"img", caption="cũ")
     await bot.edit_message_caption(chat.id, photo.message_id, caption="mới")
     assert driver.last_bot_message(chat).caption == "mới"  # type: ignore[union-attr]
-    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("x", chat.id, 999)
     assert await bot.delete_message(chat.id, sent.message_id)
     assert driver.messages(chat)[1].deleted
-    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
         await bot.delete_message(chat.id, sent.message_id)
-    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("y", chat.id, sent.message_id)
     assert sim.violations == []
 

@@ -1,0 +1,66 @@
+"""Webhook delivery with the secret token header, retries and the getUpdates conflict."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from telegram import Bot
+from telegram.error import Conflict
+
+from simulator import BotApiSimulator, SimDriver
+
+
+class Receiver:
+    """A tiny webhook endpoint that fails the first `failures` posts."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.received: list[tuple[dict[str, Any], str | None]] = []
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if self.failures > 0:
+            self.failures -= 1
+            return web.Response(status=500)
+        secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
+        self.received.append((await request.json(), secret))
+        return web.Response(text="ok")
+
+
+@pytest_asyncio.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    hook = Receiver(failures=2)
+    app = web.Application()
+    app.router.add_post("/hook", hook.handle)
+    hook.runner = web.AppRunner(app)
+    await hook.runner.setup()
+    site = web.TCPSite(hook.runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    hook.url = f"http://127.0.0.1:{port}/hook"
+    yield hook
+    await hook.runner.cleanup()
+
+
+async def test_webhook_delivery_with_secret_and_retry(
+    sim: BotApiSimulator, driver: SimDriver, bot: Bot, receiver: Receiver
+) -> None:
+    alice = driver.create_user("Alice")
+    await driver.start_private(alice)
+    assert await bot.set_webhook(receiver.url, secret_token="s3cr3t")
+    with pytest.raises(Conflict):
+        await bot.get_updates()
+    await driver.send_text(alice, alice, "chào")
+    await driver.wait_for(lambda: len(receiver.received) == 2)
+    texts = [u["message"]["text"] for u, _ in receiver.received]
+    assert texts == ["/start", "chào"]
+    assert {secret for _, secret in receiver.received} == {"s3cr3t"}
+    info = await bot.get_webhook_info()
+    assert info.url == receiver.url and info.pending_update_count == 0
+    assert info.last_error_message is not None and "500" in info.last_error_message
+    assert await bot.delete_webhook()
+    await driver.send_text(alice, alice, "lại")
+    assert [u.message.text for u in await bot.get_updates() if u.message] == ["lại"]
