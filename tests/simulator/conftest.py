@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from telegram import Bot
 from telegram.request import HTTPXRequest
@@ -21,7 +22,7 @@ async def sim() -> AsyncIterator[BotApiSimulator]:
     await simulator.stop()
 
 
-@pytest_asyncio.fixture
+@pytest.fixture
 def driver(sim: BotApiSimulator) -> SimDriver:
     return SimDriver(sim)
 

@@ -37,7 +37,7 @@ async def _echo_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 @pytest_asyncio.fixture
-async def app(sim: BotApiSimulator) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+async def app(sim: BotApiSimulator) -> AsyncIterator[Application]:
     application = (
         ApplicationBuilder()
         .token(sim.token)
@@ -60,7 +60,7 @@ async def app(sim: BotApiSimulator) -> AsyncIterator[Application]:  # type: igno
 async def test_conversation_round_trip(
     sim: BotApiSimulator,
     driver: SimDriver,
-    app: Application,  # type: ignore[type-arg]
+    app: Application,
 ) -> None:
     alice = driver.create_user("Alice", username="alice")
     chat = await driver.start_private(alice)

@@ -3,7 +3,7 @@
 import asyncio
 
 import httpx
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from simulator import BotApiSimulator, SimDriver
 from tests.simulator.conftest import TOKEN, assert_spec_shape
@@ -93,7 +93,5 @@ async def test_update_payloads_match_the_spec(
         assert_spec_shape(update, ["Update"])
 
 
-def _keyboard():  # type: ignore[no-untyped-def]
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
+def _keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton("Có", callback_data="yes")]])

@@ -50,15 +50,12 @@ async def test_my_chat_member_on_add_promote_remove(
         if u.my_chat_member
     ]
     assert changes == [("left", "member"), ("member", "administrator"), ("administrator", "left")]
-    promoted = next(
-        u
-        for u in updates
-        if u.my_chat_member and u.my_chat_member.new_chat_member.status == "administrator"
-    )
-    assert isinstance(promoted.my_chat_member.new_chat_member, ChatMemberAdministrator)
+    members = [u.my_chat_member.new_chat_member for u in updates if u.my_chat_member]
+    assert isinstance(members[1], ChatMemberAdministrator)
     service = [u.message for u in updates if u.message]
     assert service[0].new_chat_members[0].id == sim.bot.id
-    assert service[1].left_chat_member.id == sim.bot.id
+    left_member = service[1].left_chat_member
+    assert left_member is not None and left_member.id == sim.bot.id
     with pytest.raises(Forbidden, match="kicked from the group chat"):
         await bot.send_message(group.id, "còn đây không?")
     other = driver.create_group("Tổ 6", members=[alice], admins=[alice])
@@ -154,8 +151,8 @@ async def test_chat_queries_with_64_bit_ids(
     assert (info.id, info.type, info.username) == (alice.id, "private", "alice")
     assert_spec_shape(sim.world.member_to_api(bob, "kicked"), ["ChatMember"])
     assert await bot.leave_chat(group.id)
-    left = [u for u in await bot.get_updates() if u.my_chat_member]
-    assert left[-1].my_chat_member.new_chat_member.status == "left"
+    left = [u.my_chat_member for u in await bot.get_updates() if u.my_chat_member]
+    assert left[-1].new_chat_member.status == "left"
     assert sim.violations == []
 
 
