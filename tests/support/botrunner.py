@@ -1,0 +1,68 @@
+"""Run the real PTB Application against the Bot API simulator, and restart it at will."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application
+
+from bot.app import ALLOWED_UPDATES, build_application
+from bot.areas import AdminUnits
+from bot.settings import Settings
+from simulator import BotApiSimulator
+from storage.db import create_engine
+
+
+def settings_for(sim: BotApiSimulator, database_url: str, **overrides: object) -> Settings:
+    """Settings pointing the bot at the simulator."""
+    base = Settings(
+        telegram_bot_token=sim.token,
+        telegram_api_base_url=sim.base_url,
+        database_url=database_url,
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@dataclass
+class BotRunner:
+    """One bot process' worth of state: engine + Application, polling the simulator."""
+
+    settings: Settings
+    units: AdminUnits
+    engine: AsyncEngine | None = None
+    app: Application | None = None  # type: ignore[type-arg]
+    restarts: int = field(default=0)
+
+    async def start(self) -> Application:  # type: ignore[type-arg]
+        """Build and start the Application, polling with short long-poll timeouts."""
+        self.engine = create_engine(self.settings.database_url)
+        self.app = build_application(self.settings, self.engine, units=self.units)
+        await self.app.initialize()
+        if self.app.post_init is not None:
+            await self.app.post_init(self.app)
+        await self.app.start()
+        assert self.app.updater is not None
+        await self.app.updater.start_polling(
+            poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
+        )
+        return self.app
+
+    async def stop(self) -> None:
+        """Stop polling, the Application and the engine (as a process shutting down would)."""
+        if self.app is not None:
+            assert self.app.updater is not None
+            if self.app.updater.running:
+                await self.app.updater.stop()
+            if self.app.running:
+                await self.app.stop()
+            await self.app.shutdown()
+        if self.engine is not None:
+            await self.engine.dispose()
+        self.app, self.engine = None, None
+
+    async def restart(self) -> Application:  # type: ignore[type-arg]
+        """Stop and start again on the same database: only what was stored survives."""
+        await self.stop()
+        self.restarts += 1
+        return await self.start()
