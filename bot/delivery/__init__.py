@@ -1,0 +1,46 @@
+"""The delivery engine: a durable outbox drained under one Telegram-aware rate limiter."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.delivery.config import DeliveryConfig
+from bot.delivery.engine import DeliveryEngine
+from bot.delivery.limiter import BULK_ARGS, FloodGate, TelegramRateLimiter
+from bot.delivery.outbox import delivery_stats, enqueue, request_edit
+from bot.delivery.outgoing import Button, DeliveryStats, Outgoing, Renderer, Target
+from bot.delivery.windows import LocalWindows, PostgresWindows, RedisWindows, WindowStore
+
+__all__ = [
+    "BULK_ARGS",
+    "Button",
+    "DeliveryConfig",
+    "DeliveryEngine",
+    "DeliveryStats",
+    "FloodGate",
+    "Outgoing",
+    "Renderer",
+    "Target",
+    "TelegramRateLimiter",
+    "build_rate_limiter",
+    "delivery_stats",
+    "enqueue",
+    "request_edit",
+    "window_store",
+]
+
+
+def window_store(config: DeliveryConfig, engine: AsyncEngine | None = None) -> WindowStore:
+    """Redis when configured, else PostgreSQL when the database is one, else this process."""
+    if config.redis_url:
+        return RedisWindows(config.redis_url, config.redis_prefix)
+    if engine is not None and engine.dialect.name == "postgresql":
+        return PostgresWindows(engine)
+    return LocalWindows()
+
+
+def build_rate_limiter(
+    config: DeliveryConfig, engine: AsyncEngine | None = None
+) -> TelegramRateLimiter:
+    """The rate limiter for `ApplicationBuilder().rate_limiter(...)` (shared store if any)."""
+    return TelegramRateLimiter(FloodGate(config, window_store(config, engine)))

@@ -1,0 +1,36 @@
+"""Settings of the delivery engine and its rate limiter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """Telegram's limits (defaults as documented) and the engine's tuning."""
+
+    global_per_second: int = 30
+    group_per_minute: int = 20
+    private_per_second: int = 1
+    paid_broadcast: bool = False
+    paid_global_per_second: int = 1000
+    # Slots of the global window that bulk sends leave free for interactive replies.
+    interactive_reserve: int = 1
+    # Added to every window: requests reach Telegram a little later than we grant them.
+    window_margin: float = 0.03
+    batch_size: int = 100
+    max_in_flight: int = 64
+    lease_seconds: float = 120.0
+    max_attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_max: float = 60.0
+    poll_interval: float = 0.5
+    redis_url: str | None = None
+    redis_prefix: str = "canhgac:rl"
+    # Max times one request waits out a 429 inside the limiter before the error is raised.
+    retry_after_attempts: int = 3
+
+    @property
+    def bulk_global_per_second(self) -> int:
+        """The global limit that applies to the engine's sends."""
+        return self.paid_global_per_second if self.paid_broadcast else self.global_per_second

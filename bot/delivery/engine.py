@@ -1,0 +1,326 @@
+"""The sender: claims due outbox rows, renders them, sends or edits under the rate limiter."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ExtBot
+
+from bot.delivery import outbox
+from bot.delivery.config import DeliveryConfig
+from bot.delivery.limiter import BULK_ARGS, retry_seconds
+from bot.delivery.outbox import Claim
+from bot.delivery.outgoing import Outgoing, Renderer
+from storage.db import SessionFactory
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+_URL_PREFIXES = ("http://", "https://", "tg://")
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What happened to one claimed row; applied to the database in batches."""
+
+    row_id: int
+    action: str  # "done" | "retry" | "fail"
+    version: int = 0
+    message_id: int = 0
+    is_photo: bool = False
+    note: str | None = None
+    retry_in: float = 0.0
+    count_attempt: bool = True
+
+    async def apply(self, session: AsyncSession) -> None:
+        if self.action == "done":
+            await outbox.mark_done(
+                session, self.row_id, self.version, self.message_id, self.is_photo, self.note
+            )
+        elif self.action == "retry":
+            at = utcnow() + timedelta(seconds=self.retry_in)
+            await outbox.mark_retry(session, self.row_id, at, self.note, self.count_attempt)
+        else:
+            await outbox.mark_failed(session, self.row_id, self.note or "failed")
+
+
+def new_owner_id() -> str:
+    """A lease owner id unique to this engine instance."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def to_markup(out: Outgoing) -> InlineKeyboardMarkup | None:
+    """Inline keyboard of an `Outgoing` (None without buttons)."""
+    if not out.buttons:
+        return None
+    rows = [
+        [
+            InlineKeyboardButton(label, url=value)
+            if value.startswith(_URL_PREFIXES)
+            else InlineKeyboardButton(label, callback_data=value)
+            for label, value in row
+        ]
+        for row in out.buttons
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+class DeliveryEngine:
+    """Drains the outbox: one instance per process, any number of processes per database."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        bot: ExtBot[Any],
+        config: DeliveryConfig | None = None,
+        *,
+        owner: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.bot = bot
+        self.config = config or DeliveryConfig()
+        self.owner = owner or new_owner_id()
+        self._renderers: dict[str, tuple[Renderer, bool]] = {}
+        self._cache: dict[tuple[Any, ...], Outgoing] = {}
+        self._wake = asyncio.Event()
+        self._flush = asyncio.Event()
+        self._outcomes: list[_Outcome] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._writer_task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def register(self, kind: str, renderer: Renderer, *, per_chat: bool = True) -> None:
+        """Render jobs of `kind` with `renderer`; `per_chat=False` renders once per language."""
+        self._renderers[kind] = (renderer, per_chat)
+
+    def notify(self) -> None:
+        """New work was committed: claim now instead of at the next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Start claiming and sending in the background."""
+        self._stopping = False
+        loop = asyncio.get_running_loop()
+        self._loop_task = loop.create_task(self._run(), name="delivery-claims")
+        self._writer_task = loop.create_task(self._write(), name="delivery-writer")
+
+    async def stop(self, *, abort: bool = False, grace: float = 10.0) -> None:
+        """Stop; let sends in flight finish and record them (`abort`: drop everything, as a crash
+        would, leaving the leases to expire)."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            await _cancel(self._loop_task)
+        if abort:
+            for task in list(self._tasks):
+                await _cancel(task)
+        elif self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace)
+        if self._writer_task is not None:
+            await _cancel(self._writer_task)
+        if not abort:
+            await self._apply_outcomes()
+
+    # -- claiming ------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        cfg = self.config
+        low_water = max(1, min(cfg.batch_size, cfg.max_in_flight) // 4)
+        while not self._stopping:
+            self._wake.clear()
+            free = cfg.max_in_flight - len(self._tasks)
+            got = 0
+            if free >= low_water or (free > 0 and not self._tasks):
+                got = await self._claim_and_spawn(min(cfg.batch_size, free))
+            if got and got == min(cfg.batch_size, free):
+                continue  # probably more due: claim again once there is room
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), cfg.poll_interval)
+
+    async def _claim_and_spawn(self, limit: int) -> int:
+        try:
+            async with self.sessions() as session, session.begin():
+                claims = await outbox.claim(session, self.owner, limit, self.config.lease_seconds)
+        except Exception:
+            log.exception("claiming deliveries failed")
+            return 0
+        for c in claims:
+            task = asyncio.get_running_loop().create_task(self._process(c))
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+        return len(claims)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._wake.set()
+
+    # -- recording -----------------------------------------------------------------------
+
+    def _record(self, outcome: _Outcome) -> None:
+        self._outcomes.append(outcome)
+        self._flush.set()
+
+    async def _write(self) -> None:
+        while True:
+            await self._flush.wait()
+            self._flush.clear()
+            await asyncio.sleep(0.02)  # gather a batch: one transaction per ~20 ms of results
+            await self._apply_outcomes()
+
+    async def _apply_outcomes(self) -> None:
+        batch, self._outcomes = self._outcomes, []
+        if not batch:
+            return
+        try:
+            async with self.sessions() as session, session.begin():
+                for outcome in batch:
+                    await outcome.apply(session)
+        except Exception:  # the leases expire and the rows are retried (possibly resent)
+            log.exception("recording %d delivery outcomes failed", len(batch))
+
+    # -- one row -------------------------------------------------------------------------
+
+    async def _process(self, c: Claim) -> None:
+        try:
+            outcome = await self._deliver(c)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("delivery %s (%s %s) failed", c.id, c.kind, c.ref_id)
+            outcome = self._transient(c, f"{type(exc).__name__}: {exc}")
+        self._record(outcome)
+
+    async def _deliver(self, c: Claim) -> _Outcome:
+        chat_id = c.telegram_chat_id
+        for _ in range(3):  # a group may be migrated more than once in theory
+            try:
+                return await self._send_or_edit(c, chat_id)
+            except ChatMigrated as exc:
+                new_id = int(exc.new_chat_id)
+                await self._in_transaction(outbox.migrate_chat, chat_id, new_id)
+                if c.message_id is not None:
+                    return self._done(c, c.message_id, c.is_photo, "chat migrated: not editable")
+                log.info("chat %s migrated to %s: resending", chat_id, new_id)
+                chat_id = new_id
+            except RetryAfter as exc:  # the limiter already paused everybody
+                seconds = retry_seconds(exc)
+                return _Outcome(c.id, "retry", note="429", retry_in=seconds, count_attempt=False)
+            except Forbidden as exc:
+                await self._in_transaction(outbox.deactivate_chat, chat_id)
+                return _Outcome(c.id, "fail", note=f"forbidden: {exc.message}")
+            except BadRequest as exc:
+                return self._bad_request(c, exc)
+            except TelegramError as exc:  # network errors, timeouts, 5xx
+                return self._transient(c, f"{type(exc).__name__}: {exc.message}")
+        return _Outcome(c.id, "fail", note="chat migrated too many times")
+
+    async def _send_or_edit(self, c: Claim, chat_id: int) -> _Outcome:
+        out = await self._render(c, chat_id)
+        if c.message_id is None:
+            message = await self._send(chat_id, out)
+            return self._done(c, message.message_id, out.photo is not None)
+        await self._edit(chat_id, c.message_id, c.is_photo, out)
+        return self._done(c, c.message_id, c.is_photo)
+
+    def _done(self, c: Claim, message_id: int, is_photo: bool, note: str | None = None) -> _Outcome:
+        return _Outcome(c.id, "done", c.content_version, message_id, is_photo, note)
+
+    def _bad_request(self, c: Claim, exc: BadRequest) -> _Outcome:
+        text = exc.message.lower()
+        if c.message_id is not None:
+            if "message is not modified" in text:
+                return self._done(c, c.message_id, c.is_photo)
+            if "message to edit not found" in text:
+                return self._done(c, c.message_id, c.is_photo, "message to edit not found")
+        return _Outcome(c.id, "fail", note=f"bad request: {exc.message}")
+
+    def _transient(self, c: Claim, error: str) -> _Outcome:
+        if c.attempts + 1 >= self.config.max_attempts:
+            return _Outcome(c.id, "fail", note=error)
+        delay = min(self.config.backoff_max, self.config.backoff_base * 2**c.attempts)
+        delay *= 0.5 + random.random() / 2  # jitter spreads retries of many rows
+        return _Outcome(c.id, "retry", note=error, retry_in=delay)
+
+    async def _in_transaction(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+        async with self.sessions() as session, session.begin():
+            await fn(session, *args)
+
+    async def _render(self, c: Claim, chat_id: int) -> Outgoing:
+        entry = self._renderers.get(c.kind)
+        if entry is None:
+            raise LookupError(f"no renderer registered for {c.kind!r}")
+        renderer, per_chat = entry
+        key = (c.kind, c.ref_id, c.content_version, c.language, chat_id if per_chat else None)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        out = await renderer(c.ref_id, c.language, chat_id)
+        if len(self._cache) > 4096:
+            self._cache.clear()
+        self._cache[key] = out
+        return out
+
+    # -- Bot API -------------------------------------------------------------------------
+
+    async def _send(self, chat_id: int, out: Outgoing) -> Message:
+        paid: dict[str, Any] = {"allow_paid_broadcast": True} if self.config.paid_broadcast else {}
+        if out.photo is not None:
+            return await self.bot.send_photo(
+                chat_id,
+                out.photo,
+                caption=out.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=to_markup(out),
+                rate_limit_args=BULK_ARGS,
+                **paid,
+            )
+        return await self.bot.send_message(
+            chat_id,
+            out.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=to_markup(out),
+            link_preview_options=LinkPreviewOptions(is_disabled=out.disable_preview),
+            rate_limit_args=BULK_ARGS,
+            **paid,
+        )
+
+    async def _edit(self, chat_id: int, message_id: int, is_photo: bool, out: Outgoing) -> None:
+        if is_photo:
+            await self.bot.edit_message_caption(
+                chat_id=chat_id,
+                message_id=message_id,
+                caption=out.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=to_markup(out),
+                rate_limit_args=BULK_ARGS,
+            )
+            return
+        await self.bot.edit_message_text(
+            out.text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=to_markup(out),
+            link_preview_options=LinkPreviewOptions(is_disabled=out.disable_preview),
+            rate_limit_args=BULK_ARGS,
+        )
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,177 @@
+"""One rate limiter for every Bot API call: interactive replies first, bulk sends after.
+
+`TelegramRateLimiter` plugs into PTB (`ApplicationBuilder().rate_limiter(...)`), so handlers'
+direct replies and the delivery engine's sends share one budget. Calls are interactive unless
+made with `rate_limit_args={"bulk": True}` (the engine does); interactive calls are granted
+before any waiting bulk call, and bulk calls leave `interactive_reserve` slots of the global
+window free, so a reply never queues behind a broadcast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from bot.delivery.config import DeliveryConfig
+from bot.delivery.windows import LocalWindows, Verdict, Window, WindowStore
+
+log = logging.getLogger(__name__)
+
+INTERACTIVE, BULK = 0, 1
+BULK_ARGS: dict[str, Any] = {"bulk": True}
+
+
+def is_counted(endpoint: str) -> bool:
+    """Whether Telegram counts the call against its message limits."""
+    return endpoint.startswith(("send", "edit")) and endpoint != "sendChatAction"
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """`retry_after` in seconds (PTB may give an int or a timedelta)."""
+    value: Any = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+@dataclass(order=True)
+class _Waiter:
+    lane: int
+    seq: int
+    chat_id: int | None = field(compare=False)
+    paid: bool = field(compare=False)
+    granted: asyncio.Future[float] = field(compare=False)
+
+
+class FloodGate:
+    """Grants requests in priority order under the global and per-chat windows of a store."""
+
+    def __init__(self, config: DeliveryConfig, store: WindowStore | None = None) -> None:
+        self.config = config
+        self.store: WindowStore = store or LocalWindows()
+        self._queue: list[_Waiter] = []
+        self._seq = itertools.count()
+        self._arrival = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        # (lane, seq) of every grant, newest last; tests read the order.
+        self.grants: list[tuple[int, int]] = []
+        self.keep_grants = False
+
+    def windows(self, chat_id: int | None, lane: int, paid: bool) -> tuple[Window, Window | None]:
+        """The global window (by lane) and the chat's window for one request."""
+        c, margin = self.config, self.config.window_margin
+        reserve = c.interactive_reserve if lane == BULK else 0
+        if paid:
+            glob = Window("paid", 1.0 + margin, max(1, c.paid_global_per_second - reserve))
+        else:
+            glob = Window("global", 1.0 + margin, max(1, c.global_per_second - reserve))
+        if chat_id is None:
+            return glob, None
+        if chat_id < 0:
+            return glob, Window(f"chat:{chat_id}", 60.0 + margin, c.group_per_minute)
+        return glob, Window(f"chat:{chat_id}", 1.0 + margin, c.private_per_second)
+
+    async def acquire(self, chat_id: int | None, *, bulk: bool = False, paid: bool = False) -> int:
+        """Wait for a slot; returns the grant's sequence number."""
+        lane = BULK if bulk else INTERACTIVE
+        while True:
+            waiter = _Waiter(lane, next(self._seq), chat_id, paid, asyncio.Future())
+            heapq.heappush(self._queue, waiter)
+            self._arrival.set()
+            self._ensure_task()
+            chat_wait = await waiter.granted
+            if chat_wait <= 0:
+                return waiter.seq
+            await asyncio.sleep(chat_wait)  # this chat is full; others go ahead meanwhile
+
+    async def pause(self, seconds: float) -> None:
+        """Telegram said 429: nobody is granted anything for `seconds`."""
+        log.warning("429 from Telegram: pausing all sending for %.1f s", seconds)
+        await self.store.pause(seconds)
+        self._arrival.set()
+
+    def _ensure_task(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._dispatch())
+
+    async def _dispatch(self) -> None:
+        while self._queue:
+            self._arrival.clear()
+            head = self._queue[0]
+            if head.granted.done():  # cancelled by its caller
+                heapq.heappop(self._queue)
+                continue
+            verdict = await self._try(head)
+            if verdict.chat_wait > 0 or verdict.granted:
+                heapq.heappop(self._queue)
+                if verdict.granted and self.keep_grants:
+                    self.grants.append((head.lane, head.seq))
+                if not head.granted.done():
+                    head.granted.set_result(verdict.chat_wait)
+                continue
+            # The global window is full: wait for room, or for a more urgent arrival.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrival.wait(), verdict.global_wait)
+
+    async def _try(self, head: _Waiter) -> Verdict:
+        glob, chat = self.windows(head.chat_id, head.lane, head.paid)
+        try:
+            return await self.store.try_acquire(glob, chat)
+        except Exception:  # a broken shared store must not stop all sending
+            log.exception("rate-limit store failed; retrying")
+            return Verdict(global_wait=0.5)
+
+    async def close(self) -> None:
+        """Stop the dispatcher and the store."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.store.close()
+
+
+class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
+    """PTB rate limiter over a `FloodGate`; `rate_limit_args={"bulk": True}` marks bulk calls."""
+
+    def __init__(self, gate: FloodGate) -> None:
+        self.gate = gate
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        await self.gate.close()
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: dict[str, Any] | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if not is_counted(endpoint):
+            return await callback(*args, **kwargs)
+        chat_id = data.get("chat_id")
+        chat = chat_id if isinstance(chat_id, int) else None
+        bulk = bool(rate_limit_args and rate_limit_args.get("bulk"))
+        paid = bool(data.get("allow_paid_broadcast"))
+        attempts = max(1, self.gate.config.retry_after_attempts)
+        for attempt in range(attempts):
+            await self.gate.acquire(chat, bulk=bulk, paid=paid)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                await self.gate.pause(retry_seconds(exc))
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")

@@ -1,0 +1,266 @@
+"""The outbox rows: writing jobs, claiming due work with a lease, recording outcomes, stats."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.delivery.outgoing import DeliveryStats, Target
+from bot.services.chats import get_chat, move_chat, subscription_of
+from storage.models import Delivery, DeliveryStatus
+from storage.types import utcnow
+
+_PENDING = DeliveryStatus.PENDING.value
+_DELIVERED = DeliveryStatus.DELIVERED.value
+_FAILED = DeliveryStatus.FAILED.value
+_FILTERED = DeliveryStatus.FILTERED.value
+_LIVE = (_PENDING, _DELIVERED)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row a sender holds under lease, with what it needs to send or edit the copy."""
+
+    id: int
+    kind: str
+    ref_id: int
+    telegram_chat_id: int
+    language: str | None
+    content_version: int
+    message_id: int | None
+    is_photo: bool
+    attempts: int
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    ref_id: int,
+    targets: Iterable[Target],
+    *,
+    priority: int = 0,
+) -> int:
+    """Add one delivery row per target chat (inside the caller's transaction); the row count."""
+    now = utcnow()
+    rows: dict[int, dict[str, Any]] = {}
+    for target in targets:
+        rows.setdefault(target.telegram_chat_id, _row(kind, ref_id, target, priority, now))
+    if rows:
+        await session.execute(insert(Delivery), list(rows.values()))
+    return len(rows)
+
+
+def _row(kind: str, ref_id: int, target: Target, priority: int, now: datetime) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "ref_id": ref_id,
+        "chat_id": target.chat_id,
+        "telegram_chat_id": target.telegram_chat_id,
+        "language": target.language,
+        "priority": priority,
+        "status": _FILTERED if target.filtered else _PENDING,
+        "content_version": 1,
+        "sent_version": 0,
+        "is_photo": False,
+        "attempts": 0,
+        "next_attempt_at": None if target.filtered else now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def request_edit(session: AsyncSession, kind: str, ref_id: int) -> int:
+    """The job's content changed: every live copy is (re)rendered; the number of rows touched."""
+    now = utcnow()
+    result = await session.execute(
+        update(Delivery)
+        .where(col(Delivery.kind) == kind, col(Delivery.ref_id) == ref_id)
+        .where(col(Delivery.status).in_(_LIVE))
+        .values(
+            content_version=col(Delivery.content_version) + 1, next_attempt_at=now, updated_at=now
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def claim(session: AsyncSession, owner: str, limit: int, lease_seconds: float) -> list[Claim]:
+    """Lease up to `limit` due rows, most urgent first (SKIP LOCKED on PostgreSQL)."""
+    now = utcnow()
+    due = (
+        select(col(Delivery.id))
+        .where(col(Delivery.next_attempt_at) <= now, col(Delivery.status).in_(_LIVE))
+        .where(or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now))
+        .order_by(col(Delivery.priority).desc(), col(Delivery.next_attempt_at), col(Delivery.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(Delivery)
+        .where(col(Delivery.id).in_(due.scalar_subquery()))
+        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+        .returning(*_CLAIM_COLUMNS)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(stmt)
+    claims = [Claim(*row) for row in result.all()]
+    return sorted(claims, key=lambda c: c.id)
+
+
+_CLAIM_COLUMNS = (
+    col(Delivery.id),
+    col(Delivery.kind),
+    col(Delivery.ref_id),
+    col(Delivery.telegram_chat_id),
+    col(Delivery.language),
+    col(Delivery.content_version),
+    col(Delivery.message_id),
+    col(Delivery.is_photo),
+    col(Delivery.attempts),
+)
+
+
+def _release(now: datetime) -> dict[str, Any]:
+    return {"lease_owner": None, "lease_until": None, "updated_at": now}
+
+
+async def mark_done(
+    session: AsyncSession,
+    row_id: int,
+    version: int,
+    message_id: int,
+    is_photo: bool,
+    note: str | None = None,
+) -> None:
+    """The copy shows `version`: delivered; due again only if the content changed meanwhile."""
+    now = utcnow()
+    await session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == row_id)
+        .values(
+            status=_DELIVERED,
+            message_id=message_id,
+            is_photo=is_photo,
+            sent_version=version,
+            attempts=0,
+            last_error=note,
+            delivered_at=func.coalesce(col(Delivery.delivered_at), now),
+            next_attempt_at=case((col(Delivery.content_version) > version, now), else_=None),
+            **_release(now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_retry(
+    session: AsyncSession, row_id: int, at: datetime, error: str | None, count: bool = True
+) -> None:
+    """Try again at `at`; `count` adds an attempt (a 429 does not)."""
+    now = utcnow()
+    attempts = col(Delivery.attempts) + (1 if count else 0)
+    await session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == row_id)
+        .values(attempts=attempts, next_attempt_at=at, last_error=_clip(error), **_release(now))
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_failed(session: AsyncSession, row_id: int, error: str) -> None:
+    """Give up: a copy never sent becomes `failed`; a delivered copy keeps its status."""
+    now = utcnow()
+    await session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == row_id)
+        .values(
+            status=case(
+                (col(Delivery.message_id).is_(None), _FAILED),
+                else_=col(Delivery.status),
+            ),
+            attempts=col(Delivery.attempts) + 1,
+            next_attempt_at=None,
+            last_error=_clip(error),
+            **_release(now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _clip(text: str | None) -> str | None:
+    return None if text is None else text[:255]
+
+
+async def deactivate_chat(session: AsyncSession, telegram_chat_id: int) -> None:
+    """The bot was removed or blocked: the chat is inactive and its subscription paused."""
+    chat = await get_chat(session, telegram_chat_id)
+    if chat is None:
+        return
+    now = utcnow()
+    chat.bot_member, chat.updated_at = False, now
+    session.add(chat)
+    sub = await subscription_of(session, chat)
+    if sub is not None:
+        sub.paused, sub.updated_at = True, now
+        session.add(sub)
+
+
+async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> None:
+    """A group became a supergroup: move the chat row and every live delivery row."""
+    await move_chat(session, old_id, new_id)
+    await session.execute(
+        update(Delivery)
+        .where(col(Delivery.telegram_chat_id) == old_id, col(Delivery.message_id).is_(None))
+        .values(telegram_chat_id=new_id, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def delivery_stats(session: AsyncSession, kind: str, ref_id: int) -> DeliveryStats:
+    """Counts and timings of one job."""
+    job = and_(col(Delivery.kind) == kind, col(Delivery.ref_id) == ref_id)
+    counts: dict[str, int] = {}
+    result = await session.execute(
+        select(col(Delivery.status), func.count()).where(job).group_by(col(Delivery.status))
+    )
+    for status, n in result.all():
+        counts[status] = int(n)
+    start = (await session.execute(select(func.min(col(Delivery.created_at))).where(job))).scalar()
+    times = (
+        await session.execute(
+            select(col(Delivery.delivered_at))
+            .where(job, col(Delivery.delivered_at).is_not(None))
+            .order_by(col(Delivery.delivered_at))
+        )
+    ).scalars()
+    delivered_at = [t for t in times if t is not None]
+    return _stats(counts, start, delivered_at)
+
+
+def _stats(
+    counts: dict[str, int], start: datetime | None, delivered_at: list[datetime]
+) -> DeliveryStats:
+    delivered, pending = counts.get(_DELIVERED, 0), counts.get(_PENDING, 0)
+    sendable = delivered + pending  # failed copies will never arrive
+
+    def reached(share: float) -> float | None:
+        need = math.ceil(sendable * share)
+        if start is None or need == 0 or len(delivered_at) < need:
+            return None
+        return (delivered_at[need - 1] - start).total_seconds()
+
+    return DeliveryStats(
+        delivered=delivered,
+        pending=pending,
+        failed=counts.get(_FAILED, 0),
+        filtered=counts.get(_FILTERED, 0),
+        total=sum(counts.values()),
+        first_at=delivered_at[0] if delivered_at else None,
+        t50_seconds=reached(0.5),
+        t100_seconds=reached(1.0),
+    )
