@@ -204,3 +204,181 @@ def entity_text(text: str, entity: dict[str, Any]) -> str:
     raw = text.encode("utf-16-le")
     start, length = entity["offset"] * 2, entity["length"] * 2
     return raw[start : start + length].decode("utf-16-le")
+
+
+_MD_RESERVED = set("_*[]()~`>#+-=|{}.!")
+_MD_NAMES = {
+    "bold": "Bold",
+    "italic": "Italic",
+    "underline": "Underline",
+    "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler",
+    "text_link": "TextUrl",
+}
+
+
+class _MarkdownParser:
+    """MarkdownV2 (and, with `legacy`, the old Markdown) as Telegram parses it."""
+
+    def __init__(self, src: str, legacy: bool) -> None:
+        self.src = src
+        self.legacy = legacy
+        self.out: list[str] = []
+        self.pos = 0
+        self.stack: list[tuple[str, int, int]] = []  # kind, UTF-16 start, byte offset
+        self.entities: list[dict[str, Any]] = []
+        self.quote_start: int | None = None
+
+    def emit(self, text: str) -> None:
+        self.out.append(text)
+        self.pos += utf16_len(text)
+
+    def fail_reserved(self, i: int) -> None:
+        raise EntityParseError(
+            f"Character '{self.src[i]}' is reserved and must be escaped with the preceding '\\'"
+        )
+
+    def run(self) -> tuple[str, list[dict[str, Any]]]:
+        src, i = self.src, 0
+        while i < len(src):
+            i = self.step(i)
+        self.close_quote()
+        if self.stack:
+            kind, _, offset = self.stack[-1]
+            raise EntityParseError(
+                f"Can't find end of {_MD_NAMES[kind]} entity at byte offset {offset}"
+            )
+        self.entities.sort(key=lambda e: (e["offset"], -e["length"]))
+        return "".join(self.out), self.entities
+
+    def step(self, i: int) -> int:
+        src, c = self.src, self.src[i]
+        escapable = not self.legacy or c in "_*`["
+        if (
+            c == "\\"
+            and i + 1 < len(src)
+            and ord(src[i + 1]) <= 126
+            and (not self.legacy or src[i + 1] in "_*`[")
+        ):
+            self.emit(src[i + 1])
+            return i + 2
+        if c == "`":
+            return self.code(i)
+        marker = self.marker(i)
+        if marker is not None:
+            kind, width = marker
+            self.toggle(kind, i)
+            return i + width
+        if c == "[":
+            self.stack.append(("text_link", self.pos, _byte_offset(src, i)))
+            return i + 1
+        if c == "]" and self.stack and self.stack[-1][0] == "text_link":
+            return self.link_end(i)
+        if c == ">" and not self.legacy and (i == 0 or src[i - 1] == "\n"):
+            if self.quote_start is None:
+                self.quote_start = self.pos
+            return i + 1
+        if c == "\n" and self.quote_start is not None and not src.startswith(">", i + 1):
+            self.close_quote()
+        if not self.legacy and c in _MD_RESERVED and escapable:
+            self.fail_reserved(i)
+        self.emit(c)
+        return i + 1
+
+    def marker(self, i: int) -> tuple[str, int] | None:
+        src, c = self.src, self.src[i]
+        if c == "*":
+            return "bold", 1
+        if c == "_":
+            if not self.legacy and src.startswith("__", i):
+                return "underline", 2
+            return "italic", 1
+        if self.legacy:
+            return None
+        if c == "~":
+            return "strikethrough", 1
+        if src.startswith("||", i):
+            return "spoiler", 2
+        return None
+
+    def toggle(self, kind: str, i: int) -> None:
+        if self.stack and self.stack[-1][0] == kind:
+            _, start, _ = self.stack.pop()
+            if self.pos > start:
+                self.entities.append({"type": kind, "offset": start, "length": self.pos - start})
+            return
+        if any(k == kind for k, _, _ in self.stack):
+            inner, _, offset = self.stack[-1]
+            raise EntityParseError(
+                f"Can't find end of {_MD_NAMES[inner]} entity at byte offset {offset}"
+            )
+        self.stack.append((kind, self.pos, _byte_offset(self.src, i)))
+
+    def link_end(self, i: int) -> int:
+        src = self.src
+        _, start, offset = self.stack.pop()
+        if not src.startswith("(", i + 1):
+            if self.legacy:
+                return i + 1
+            self.fail_reserved(i)
+        end = i + 2
+        while end < len(src) and src[end] != ")":
+            end += 2 if src[end] == "\\" and not self.legacy else 1
+        if end >= len(src):
+            raise EntityParseError(f"Can't find end of a URL at byte offset {offset}")
+        url = re.sub(r"\\(.)", r"\1", src[i + 2 : end])
+        if self.pos > start and url:
+            self.entities.append(
+                {"type": "text_link", "offset": start, "length": self.pos - start, "url": url}
+            )
+        return end + 1
+
+    def code(self, i: int) -> int:
+        src = self.src
+        fence = "```" if src.startswith("```", i) else "`"
+        end = i + len(fence)
+        while True:
+            end = src.find(fence, end)
+            if end < 0:
+                kind = "Pre" if fence == "```" else "Code"
+                raise EntityParseError(
+                    f"Can't find end of {kind} entity at byte offset {_byte_offset(src, i)}"
+                )
+            if src[end - 1] != "\\" or self.legacy:
+                break
+            end += 1
+        body = src[i + len(fence) : end]
+        language = None
+        if fence == "```" and "\n" in body:
+            first, rest = body.split("\n", 1)
+            if first and " " not in first:
+                language, body = first, rest
+        body = body if self.legacy else re.sub(r"\\([`\\])", r"\1", body)
+        start = self.pos
+        self.emit(body)
+        if self.pos > start:
+            entity: dict[str, Any] = {
+                "type": "pre" if fence == "```" else "code",
+                "offset": start,
+                "length": self.pos - start,
+            }
+            if language:
+                entity["language"] = language
+            self.entities.append(entity)
+        return end + len(fence)
+
+    def close_quote(self) -> None:
+        if self.quote_start is not None and self.pos > self.quote_start:
+            self.entities.append(
+                {
+                    "type": "blockquote",
+                    "offset": self.quote_start,
+                    "length": self.pos - self.quote_start,
+                }
+            )
+        self.quote_start = None
+
+
+def parse_markdown(src: str, legacy: bool = False) -> tuple[str, list[dict[str, Any]]]:
+    """Plain text and MessageEntity dicts of a MarkdownV2 (or legacy Markdown) text."""
+    return _MarkdownParser(src, legacy).run()

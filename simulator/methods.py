@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from simulator.markup import EntityParseError, parse_html, utf16_len
+from simulator.markup import EntityParseError, parse_html, parse_markdown, utf16_len
 from simulator.models import (
     PRESENT_STATUSES,
     ApiError,
@@ -45,6 +45,15 @@ _BUTTON_ACTIONS = (
     "pay",
 )
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
+_PARSERS: dict[str, Callable[[str], tuple[str, list[dict[str, Any]]]]] = {
+    "html": parse_html,
+    "markdownv2": parse_markdown,
+    "markdown": lambda text: parse_markdown(text, legacy=True),
+}
+_CONFLICT = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
@@ -115,13 +124,11 @@ def formatted(
     mode = p.get("parse_mode")
     if entities_key in p or not mode:
         text, entities = raw, list(p.get(entities_key) or [])
-    elif mode.lower() == "html":
+    elif mode.lower() in _PARSERS:
         try:
-            text, entities = parse_html(raw)
+            text, entities = _PARSERS[mode.lower()](raw)
         except EntityParseError as exc:
             raise bad_request(f"can't parse entities: {exc}", violation=True) from exc
-    elif mode.lower() in ("markdown", "markdownv2"):
-        text, entities = raw, []
     else:
         raise bad_request("unsupported parse_mode", violation=True)
     if key == "text" and not text.strip():
@@ -222,6 +229,10 @@ async def get_updates(sim: BotApiSimulator, p: dict[str, Any]) -> list[dict[str,
             "use deleteWebhook to delete the webhook first",
         )
     world = sim.world
+    # A newer getUpdates ends an older one with 409, as Telegram does.
+    sim.poll_generation += 1
+    generation = sim.poll_generation
+    world.notify()
     if "allowed_updates" in p:
         world.allowed_updates = list(p["allowed_updates"]) or None
     if p.get("offset") is not None:
@@ -233,6 +244,8 @@ async def get_updates(sim: BotApiSimulator, p: dict[str, Any]) -> list[dict[str,
         changed = world.changed_event()
         batch = world.pending(limit)
         left = deadline - loop.time()
+        if generation != sim.poll_generation:
+            raise ApiError(409, _CONFLICT)
         if batch or sim.stopping or left <= 0:
             return batch
         with contextlib.suppress(TimeoutError):

@@ -74,6 +74,7 @@ class BotApiSimulator:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.webhook: Webhook | None = None
         self.stopping = False
+        self.poll_generation = 0
         self.host = "127.0.0.1"
         self.port = 0
         self.extra_routes: list[web.RouteDef] = []
@@ -113,7 +114,11 @@ class BotApiSimulator:
         """Release hanging long polls, stop webhook delivery and the server."""
         self.stopping = True
         self.world.notify()
+        task = self._webhook_task
         self.set_webhook(None)
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -3,7 +3,9 @@
 import asyncio
 
 import httpx
+import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import Conflict
 
 from simulator import BotApiSimulator, SimDriver
 from tests.simulator.conftest import TOKEN, assert_spec_shape
@@ -45,6 +47,17 @@ async def test_stop_releases_hanging_poll(sim: BotApiSimulator, driver: SimDrive
         await sim.stop()
         response = await asyncio.wait_for(poll, 3)
     assert response.json() == {"ok": True, "result": []}
+
+
+async def test_second_poller_conflicts_the_first(
+    sim: BotApiSimulator, driver: SimDriver, bot: Bot
+) -> None:
+    first = asyncio.create_task(bot.get_updates(timeout=5))
+    await driver.wait_for(lambda: sim.stats.calls["getUpdates"] == 1)
+    second = asyncio.create_task(bot.get_updates(timeout=0))
+    with pytest.raises(Conflict, match="terminated by other getUpdates request"):
+        await asyncio.wait_for(first, 2)
+    assert await second == ()
 
 
 async def test_offset_confirms_earlier_updates(

@@ -111,6 +111,14 @@ async def test_malformed_html(sim: BotApiSimulator, driver: SimDriver, bot: Bot)
     )
 
 
+async def test_malformed_markdown_v2(sim: BotApiSimulator, driver: SimDriver, bot: Bot) -> None:
+    chat = await _private(driver)
+    ok = await bot.send_message(chat.id, r"*Cảnh báo* lúc 10\.30", parse_mode="MarkdownV2")
+    assert ok.text == "Cảnh báo lúc 10.30"
+    call = bot.send_message(chat.id, "Hết giờ.", parse_mode="MarkdownV2")
+    await _expect_violation(sim, call, "Character '.' is reserved")
+
+
 def test_html_entities_use_utf16_offsets() -> None:
     text, entities = parse_html(
         '😀 <b>Đống <i>Đa</i></b> &lt;3 <a href="https://x.vn/?a=1&amp;b=2">link</a>'
