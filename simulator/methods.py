@@ -344,6 +344,7 @@ def send_message(sim: BotApiSimulator, p: dict[str, Any]) -> dict[str, Any]:
 def send_photo(sim: BotApiSimulator, p: dict[str, Any]) -> dict[str, Any]:
     """A photo, uploaded or by file_id/URL."""
     caption, entities = formatted(p, "caption", "caption_entities", CAPTION_LIMIT)
+    check_markup(p.get("reply_markup"))
     resolve_chat(sim, p["chat_id"])
     record = _file_from(sim, p["photo"], "photos", "image/jpeg")
     photo = sim.world.photo_sizes(record)
@@ -354,6 +355,7 @@ def send_photo(sim: BotApiSimulator, p: dict[str, Any]) -> dict[str, Any]:
 def send_document(sim: BotApiSimulator, p: dict[str, Any]) -> dict[str, Any]:
     """A document, uploaded or by file_id/URL."""
     caption, entities = formatted(p, "caption", "caption_entities", CAPTION_LIMIT)
+    check_markup(p.get("reply_markup"))
     resolve_chat(sim, p["chat_id"])
     value = p["document"]
     record = _file_from(sim, value, "documents", "application/octet-stream")

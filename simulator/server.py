@@ -67,6 +67,8 @@ class BotApiSimulator:
         self.world = World(self.bot)
         self.violations: list[Violation] = []
         self.unsupported: list[str] = []
+        # Results that do not match the spec: bugs of the simulator itself.
+        self.response_errors: list[str] = []
         self.limits: Limits | None = None
         self.faults = Faults()
         self.stats = Stats()
@@ -203,6 +205,10 @@ class BotApiSimulator:
             if exc.violation:
                 self.violations.append(Violation(method, exc.description, _printable(raw)))
             return self._error(exc)
+        errors = self.spec.validate(result, self.spec.returns(method), "result")
+        if errors:
+            log.error("simulator answered %s off-spec: %s", method, errors)
+            self.response_errors.append(f"{method}: {'; '.join(errors)}")
         return web.json_response({"ok": True, "result": result}, dumps=_dumps)
 
     def _error(self, exc: ApiError) -> web.Response:

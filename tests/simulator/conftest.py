@@ -20,6 +20,7 @@ async def sim() -> AsyncIterator[BotApiSimulator]:
     await simulator.start()
     yield simulator
     await simulator.stop()
+    assert simulator.response_errors == []
 
 
 @pytest.fixture
