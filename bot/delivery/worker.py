@@ -1,0 +1,148 @@
+"""An extra sender process: `python -m bot.delivery.worker --database-url ... --api-base-url ...`.
+
+It shares the outbox (claims with SKIP LOCKED) and the rate limit (Redis, or the PostgreSQL
+table) with the bot process, so N senders together stay within Telegram's limits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import os
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
+
+from bot.delivery import build_rate_limiter
+from bot.delivery.config import DeliveryConfig
+from bot.delivery.engine import DeliveryEngine
+from bot.delivery.outgoing import Renderer
+from storage.db import SessionFactory, create_engine, session_factory
+
+log = logging.getLogger(__name__)
+RenderersFactory = Callable[[SessionFactory], Mapping[str, Renderer]]
+
+
+def file_base_url(api_base_url: str) -> str:
+    """`.../bot` becomes `.../file/bot`."""
+    if api_base_url.endswith("/bot"):
+        return api_base_url[: -len("/bot")] + "/file/bot"
+    return api_base_url.rstrip("/") + "/file/bot"
+
+
+def make_bot(
+    token: str, api_base_url: str, config: DeliveryConfig, engine: AsyncEngine | None
+) -> ExtBot[Any]:
+    """An ExtBot under the shared rate limiter, with a connection pool sized for bulk sending."""
+    pool = max(16, config.max_in_flight * 2)
+    return ExtBot(
+        token,
+        base_url=api_base_url,
+        base_file_url=file_base_url(api_base_url),
+        request=HTTPXRequest(connection_pool_size=pool, pool_timeout=10.0, read_timeout=15.0),
+        rate_limiter=build_rate_limiter(config, engine),
+    )
+
+
+def database_engine(url: str, schema: str | None = None) -> AsyncEngine:
+    """The engine; `schema` sets PostgreSQL's search_path (isolated test schemas)."""
+    if schema is None:
+        return create_engine(url)
+    args = {"server_settings": {"search_path": schema}}
+    return create_async_engine(url, connect_args=args, pool_size=10, max_overflow=10)
+
+
+def load_factory(path: str) -> RenderersFactory:
+    """`package.module:function` -> the function."""
+    module, _, name = path.partition(":")
+    factory: RenderersFactory = getattr(importlib.import_module(module), name)
+    return factory
+
+
+async def run_sender(
+    config: DeliveryConfig,
+    *,
+    database_url: str,
+    api_base_url: str,
+    token: str,
+    renderers: RenderersFactory,
+    schema: str | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Send from the outbox until `stop` is set (default: SIGINT or SIGTERM)."""
+    stop = stop or _signal_event()
+    engine = database_engine(database_url, schema)
+    bot = make_bot(token, api_base_url, config, engine)
+    sender = DeliveryEngine(session_factory(engine), bot, config)
+    for kind, renderer in renderers(sender.sessions).items():
+        sender.register(kind, renderer)
+    try:
+        async with bot:
+            await sender.start()
+            log.info("sender %s running", sender.owner)
+            await stop.wait()
+            await sender.stop()
+    finally:
+        await engine.dispose()
+
+
+def _signal_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bot.delivery.worker", description=__doc__)
+    p.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), required=False)
+    p.add_argument("--api-base-url", default="https://api.telegram.org/bot")
+    p.add_argument("--token-env", default="TELEGRAM_BOT_TOKEN")
+    p.add_argument("--renderers", required=True, help="module:function returning renderers")
+    p.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or None)
+    p.add_argument("--redis-prefix", default="canhgac:rl")
+    p.add_argument("--schema", default=None, help="PostgreSQL search_path (tests)")
+    p.add_argument("--global-per-second", type=int, default=30)
+    p.add_argument("--group-per-minute", type=int, default=20)
+    p.add_argument("--private-per-second", type=int, default=1)
+    p.add_argument("--paid-broadcast", action="store_true")
+    p.add_argument("--lease-seconds", type=float, default=120.0)
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    token = os.environ.get(args.token_env, "")
+    if not token or not args.database_url:
+        raise SystemExit(f"{args.token_env} and --database-url (or DATABASE_URL) are required")
+    config = DeliveryConfig(
+        global_per_second=args.global_per_second,
+        group_per_minute=args.group_per_minute,
+        private_per_second=args.private_per_second,
+        paid_broadcast=args.paid_broadcast,
+        lease_seconds=args.lease_seconds,
+        redis_url=args.redis_url,
+        redis_prefix=args.redis_prefix,
+    )
+    asyncio.run(
+        run_sender(
+            config,
+            database_url=args.database_url,
+            api_base_url=args.api_base_url,
+            token=token,
+            renderers=load_factory(args.renderers),
+            schema=args.schema,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Fixtures: a fresh database (SQLite file, or a PostgreSQL schema), the simulator, a bot."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
+
+from bot.delivery import DeliveryConfig, FloodGate, Target, TelegramRateLimiter, window_store
+from simulator import BotApiSimulator, SimDriver
+from storage.db import SessionFactory, create_engine, session_factory
+from storage.migrate import upgrade
+from storage.models import Area, Chat, Subscription
+from tests.delivery.support import TOKEN
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@dataclass
+class Db:
+    engine: AsyncEngine
+    sessions: SessionFactory
+    url: str
+    schema: str | None
+
+
+async def pg_available() -> str | None:
+    """None if PostgreSQL answers, else why not."""
+    engine = create_async_engine(PG_URL)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return None
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {PG_URL}: {exc}"
+    finally:
+        await engine.dispose()
+
+
+async def redis_available() -> str | None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+        return None
+    except Exception as exc:
+        return f"Redis not reachable at {REDIS_URL}: {exc}"
+    finally:
+        await client.aclose()
+
+
+@pytest_asyncio.fixture
+async def pg() -> AsyncIterator[Db]:
+    """A migrated, empty schema of its own on PostgreSQL (skipped when unreachable)."""
+    reason = await pg_available()
+    if reason:
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(PG_URL)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_async_engine(
+        PG_URL, connect_args={"server_settings": {"search_path": schema}}, pool_size=20
+    )
+    try:
+        await upgrade(engine)
+        yield Db(engine, session_factory(engine), PG_URL, schema)
+    finally:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest_asyncio.fixture
+async def lite(tmp_path: Path) -> AsyncIterator[Db]:
+    """A migrated SQLite database in a fresh file."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
+    engine = create_engine(url)
+    await upgrade(engine)
+    yield Db(engine, session_factory(engine), url, None)
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest) -> Db:
+    """Each test that takes `db` runs on SQLite and on PostgreSQL."""
+    fixture = "lite" if request.param == "sqlite" else "pg"
+    result: Db = request.getfixturevalue(fixture)
+    return result
+
+
+@pytest_asyncio.fixture
+async def sim() -> AsyncIterator[BotApiSimulator]:
+    simulator = BotApiSimulator(token=TOKEN, bot_username="canhgac_test_bot")
+    await simulator.start()
+    yield simulator
+    assert simulator.violations == []
+    await simulator.stop()
+
+
+@pytest.fixture
+def driver(sim: BotApiSimulator) -> SimDriver:
+    return SimDriver(sim)
+
+
+def make_bot(sim: BotApiSimulator, gate: FloodGate) -> ExtBot[Any]:
+    """A PTB bot talking to the simulator through `gate`."""
+    return ExtBot(
+        TOKEN,
+        base_url=sim.base_url,
+        base_file_url=sim.base_file_url,
+        request=HTTPXRequest(connection_pool_size=128, read_timeout=15.0),
+        rate_limiter=TelegramRateLimiter(gate),
+    )
+
+
+def make_gate(config: DeliveryConfig, db: Db | None = None) -> FloodGate:
+    return FloodGate(config, window_store(config, db.engine if db else None))
+
+
+async def add_groups(driver: SimDriver, db: Db, n: int, title: str = "G") -> list[Target]:
+    """N simulated groups with the bot in them, each with a chat row and a subscription."""
+    user = driver.create_user("Admin")
+    groups = []
+    for i in range(n):
+        group = driver.create_group(f"{title}{i}", members=[user], admins=[user])
+        await driver.add_bot(group, by=user)
+        groups.append(group)
+    async with db.sessions() as session, session.begin():
+        area = Area(kind="commune", code=f"c{uuid.uuid4().hex[:8]}", name="X", key="x")
+        area.province_code = "01"
+        session.add(area)
+        await session.flush()
+        targets = []
+        for group in groups:
+            chat = Chat(telegram_id=group.id, kind="group", title=group.title)
+            session.add(chat)
+            await session.flush()
+            assert chat.id is not None and area.id is not None
+            session.add(
+                Subscription(
+                    chat_id=chat.id, area_id=area.id, commune_id=area.id, province_code="01"
+                )
+            )
+            targets.append(Target(telegram_chat_id=group.id, chat_id=chat.id))
+    return targets

@@ -1,0 +1,267 @@
+"""The engine end to end: outbox rows in a real database, sends through the simulator."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+
+import pytest_asyncio
+from sqlalchemy import select
+from sqlmodel import col
+
+from bot.delivery import (
+    DeliveryConfig,
+    DeliveryEngine,
+    DeliveryStats,
+    delivery_stats,
+    enqueue,
+    request_edit,
+)
+from simulator import BotApiSimulator, Limits, SimDriver
+from storage.models import Chat, Delivery, Subscription
+from tests.delivery.conftest import Db, add_groups, make_bot, make_gate
+from tests.delivery.support import TEXTS, render_alert, wait_until
+
+FAST = DeliveryConfig(
+    global_per_second=1000,
+    group_per_minute=1000,
+    private_per_second=1000,
+    poll_interval=0.05,
+    backoff_base=0.01,
+    backoff_max=0.05,
+)
+_refs = itertools.count(1000)
+EngineFactory = Callable[..., Awaitable[DeliveryEngine]]
+
+
+@pytest_asyncio.fixture
+async def engines(sim: BotApiSimulator) -> AsyncIterator[EngineFactory]:
+    """Start engines on demand; all are stopped (and their bots shut down) afterwards."""
+    started: list[DeliveryEngine] = []
+
+    async def start(db: Db, config: DeliveryConfig = FAST) -> DeliveryEngine:
+        bot = make_bot(sim, make_gate(config))
+        await bot.initialize()
+        engine = DeliveryEngine(db.sessions, bot, config)
+        engine.register("alert", render_alert)
+        await engine.start()
+        started.append(engine)
+        return engine
+
+    yield start
+    for engine in started:
+        await engine.stop(abort=True)
+        await engine.bot.shutdown()
+
+
+async def new_job(db: Db, targets: list, engine: DeliveryEngine | None = None) -> int:
+    ref = next(_refs)
+    async with db.sessions() as session, session.begin():
+        await enqueue(session, "alert", ref, targets, priority=10)
+    if engine is not None:
+        engine.notify()
+    return ref
+
+
+async def finished(db: Db, ref: int) -> DeliveryStats:
+    async def done() -> bool:
+        async with db.sessions() as session:
+            stats = await delivery_stats(session, "alert", ref)
+        return stats.pending == 0
+
+    await wait_until(done)
+    async with db.sessions() as session:
+        return await delivery_stats(session, "alert", ref)
+
+
+async def rows(db: Db, ref: int) -> list[Delivery]:
+    async with db.sessions() as session:
+        result = await session.execute(select(Delivery).where(col(Delivery.ref_id) == ref))
+        return list(result.scalars())
+
+
+def copies(sim: BotApiSimulator, method: str = "sendMessage") -> Counter[int]:
+    return Counter(r.chat_id for r in sim.stats.sent if r.method == method)
+
+
+async def test_one_copy_per_group_and_message_ids_stored(
+    db: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    targets = await add_groups(driver, db, 25)
+    filtered = [replace(t, filtered=True) for t in await add_groups(driver, db, 2, "F")]
+    engine = await engines(db)
+    ref = await new_job(db, targets + filtered, engine)
+    stats = await finished(db, ref)
+    assert (stats.delivered, stats.filtered, stats.failed, stats.total) == (25, 2, 0, 27)
+    assert stats.first_at is not None and stats.t100_seconds is not None
+    assert stats.t50_seconds is not None and stats.t50_seconds <= stats.t100_seconds
+    assert copies(sim) == {t.telegram_chat_id: 1 for t in targets}
+    sent_ids = {(r.chat_id, r.message_id) for r in sim.stats.sent}
+    stored = {(r.telegram_chat_id, r.message_id) for r in await rows(db, ref) if r.message_id}
+    assert stored == sent_ids
+    first = driver.bot_messages(driver.sim.world.chats[targets[0].telegram_chat_id])[0]
+    assert first.text == f"Alert {ref}" and first.buttons == [["Details"]]
+
+
+async def test_429_answers_lose_and_duplicate_nothing(
+    lite: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    targets = await add_groups(driver, lite, 24)
+    sim.limits = Limits(global_per_second=10)  # the engine believes in 1000/s
+    engine = await engines(lite)
+    ref = await new_job(lite, targets, engine)
+    stats = await finished(lite, ref)
+    assert stats.delivered == 24
+    assert sim.stats.http_429 > 0
+    assert copies(sim) == {t.telegram_chat_id: 1 for t in targets}
+
+
+async def test_forbidden_group_fails_and_goes_inactive(
+    db: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    targets = await add_groups(driver, db, 5)
+    kicked = driver.sim.world.chats[targets[0].telegram_chat_id]
+    await driver.remove_bot(kicked, by=driver.sim.world.users[min(driver.sim.world.users)])
+    engine = await engines(db)
+    ref = await new_job(db, targets, engine)
+    stats = await finished(db, ref)
+    assert (stats.delivered, stats.failed) == (4, 1)
+    assert stats.t100_seconds is not None  # every copy that can arrive did
+    failed = [r for r in await rows(db, ref) if r.status == "failed"]
+    assert [r.telegram_chat_id for r in failed] == [kicked.id]
+    assert failed[0].last_error is not None and "forbidden" in failed[0].last_error
+    async with db.sessions() as session:
+        chat = (
+            await session.execute(select(Chat).where(Chat.telegram_id == kicked.id))
+        ).scalar_one()
+        sub = (
+            await session.execute(select(Subscription).where(Subscription.chat_id == chat.id))
+        ).scalar_one()
+    assert chat.bot_member is False and sub.paused is True
+
+
+async def test_migrated_group_gets_its_copy_at_the_new_id(
+    db: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    targets = await add_groups(driver, db, 3)
+    old = driver.sim.world.chats[targets[1].telegram_chat_id]
+    new = await driver.migrate_to_supergroup(old)
+    engine = await engines(db)
+    ref = await new_job(db, targets, engine)
+    stats = await finished(db, ref)
+    assert stats.delivered == 3
+    assert copies(sim)[new.id] == 1 and copies(sim)[old.id] == 0
+    assert {r.telegram_chat_id for r in await rows(db, ref)} == {
+        targets[0].telegram_chat_id,
+        new.id,
+        targets[2].telegram_chat_id,
+    }
+    async with db.sessions() as session:
+        chat = await session.get(Chat, targets[1].chat_id)
+    assert chat is not None and chat.telegram_id == new.id
+
+
+async def test_server_errors_are_retried(
+    lite: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    targets = await add_groups(driver, lite, 6)
+    sim.faults.fail(method="sendMessage", status=500, count=8)
+    sim.faults.fail(method="sendMessage", chat_id=targets[0].telegram_chat_id, status=502, count=2)
+    engine = await engines(lite)
+    ref = await new_job(lite, targets, engine)
+    stats = await finished(lite, ref)
+    assert (stats.delivered, stats.failed) == (6, 0)
+    assert copies(sim) == {t.telegram_chat_id: 1 for t in targets}
+
+
+async def test_too_many_server_errors_fail_the_copy(
+    lite: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    targets = await add_groups(driver, lite, 3)
+    sim.faults.fail(method="sendMessage", chat_id=targets[0].telegram_chat_id, count=None)
+    engine = await engines(lite, replace(FAST, max_attempts=3))
+    ref = await new_job(lite, targets, engine)
+    stats = await finished(lite, ref)
+    assert (stats.delivered, stats.failed) == (2, 1)
+    assert stats.t100_seconds is not None
+
+
+async def test_crashed_sender_loses_nothing(
+    lite: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    targets = await add_groups(driver, lite, 20)
+    sim.faults.delay(3.0, method="sendMessage", count=5)  # 5 requests hang in flight
+    config = replace(FAST, lease_seconds=1.0, max_in_flight=8, batch_size=8)
+    a = await engines(lite, config)
+    ref = await new_job(lite, targets, a)
+
+    async def a_is_stuck() -> bool:
+        return sum(copies(sim).values()) >= 3  # the 3 not delayed of A's first 8 went out
+
+    await wait_until(a_is_stuck)
+    claimed_by_a = [r for r in await rows(lite, ref) if r.lease_owner == a.owner]
+    assert claimed_by_a
+    await a.stop(abort=True)  # crash: A's leases stay until they expire
+    b = await engines(lite, config)
+    b.notify()
+    stats = await finished(lite, ref)
+    assert stats.delivered == 20
+    sent = copies(sim)
+    assert set(sent) == {t.telegram_chat_id for t in targets}
+    # Only requests in flight at the crash may have gone out twice.
+    assert sum(sent.values()) - 20 <= len(claimed_by_a)
+
+
+async def test_correction_edits_sent_copies_and_sends_the_rest_corrected(
+    db: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    early, late = await add_groups(driver, db, 4, "E"), await add_groups(driver, db, 3, "L")
+    engine = await engines(db)
+    ref = await new_job(db, early, engine)
+    assert (await finished(db, ref)).delivered == 4
+    await engine.stop()
+    async with db.sessions() as session, session.begin():
+        await enqueue(session, "alert", ref, late)  # not yet sent when the correction comes
+        TEXTS[ref] = "<b>Corrected</b>: false alarm"
+        await request_edit(session, "alert", ref)
+    await engines(db)
+
+    async def all_current() -> bool:
+        return all(r.sent_version == r.content_version for r in await rows(db, ref))
+
+    await wait_until(all_current)
+    world = driver.sim.world
+    for t in early:
+        (message,) = driver.bot_messages(world.chats[t.telegram_chat_id])
+        assert message.edited and message.text == "Corrected: false alarm"
+    for t in late:
+        (message,) = driver.bot_messages(world.chats[t.telegram_chat_id])
+        assert not message.edited and message.text == "Corrected: false alarm"
+    assert sim.stats.calls["editMessageText"] == len(early)
+    assert copies(sim) == {t.telegram_chat_id: 1 for t in early + late}
+
+
+async def test_edit_of_a_deleted_copy_is_done_with_a_note(
+    lite: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    targets = await add_groups(driver, lite, 2)
+    engine = await engines(lite)
+    ref = await new_job(lite, targets, engine)
+    await finished(lite, ref)
+    gone = [r for r in await rows(lite, ref) if r.telegram_chat_id == targets[0].telegram_chat_id]
+    sim.world.chats[targets[0].telegram_chat_id].messages.pop(gone[0].message_id or 0)
+    async with lite.sessions() as session, session.begin():
+        await request_edit(session, "alert", ref)  # same text: "not modified" for the other
+    engine.notify()
+
+    async def settled() -> bool:
+        return all(r.sent_version == r.content_version for r in await rows(lite, ref))
+
+    await wait_until(settled)
+    notes = {r.telegram_chat_id: r.last_error for r in await rows(lite, ref)}
+    assert notes == {
+        targets[0].telegram_chat_id: "message to edit not found",
+        targets[1].telegram_chat_id: None,
+    }
