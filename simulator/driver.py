@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from simulator.markup import user_entities
-from simulator.models import PRESENT_STATUSES, SimChat, SimMessage, SimUser
+from simulator.models import MEMBER_STATUSES, PRESENT_STATUSES, SimChat, SimMessage, SimUser
 from simulator.server import BotApiSimulator
 from simulator.world import TINY_PNG
 
@@ -127,9 +127,12 @@ class SimDriver:
         self.world.set_status(chat, self.world.bot, "administrator" if admin else "member", by)
 
     def set_member_status(self, chat: SimChat, user: SimUser, status: str) -> None:
-        """Change a user's membership silently (chat_member updates are opt-in anyway)."""
-        chat.members[user.id] = status
-        self.world.notify()
+        """Change a membership as the chat's creator would (chat_member / my_chat_member)."""
+        if status not in MEMBER_STATUSES:
+            raise ValueError(f"unknown status {status!r}; one of {MEMBER_STATUSES}")
+        world = self.world
+        creator = next((world.users[u] for u, s in chat.members.items() if s == "creator"), user)
+        world.set_status(chat, user, status, user if status == "left" else creator)
 
     async def migrate_to_supergroup(self, chat: SimChat) -> SimChat:
         """Upgrade a group: new id, members carried over, migrate_* service messages."""
@@ -326,7 +329,11 @@ class SimDriver:
                 return value
             left = deadline - loop.time()
             if left <= 0:
-                raise TimeoutError(message or f"condition {condition!r} not met in {timeout}s")
+                raise TimeoutError(
+                    message
+                    or f"condition {condition!r} not met within {timeout}s; "
+                    f"violations so far: {self.sim.violations}"
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), min(left, 0.05))
 

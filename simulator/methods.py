@@ -26,6 +26,7 @@ from simulator.world import now
 if TYPE_CHECKING:
     from simulator.server import BotApiSimulator
 
+ATTACHMENTS = "_attachments"  # uploads named by attach:// inside InputMedia, for the handler
 Handler = Callable[["BotApiSimulator", dict[str, Any]], Any | Awaitable[Any]]
 HANDLERS: dict[str, Handler] = {}
 
@@ -413,6 +414,8 @@ def _edit_target(sim: BotApiSimulator, p: dict[str, Any]) -> SimMessage:
         raise bad_request("message to edit not found")
     if not msg.from_bot:
         raise bad_request("message can't be edited")
+    if msg.service:
+        raise bad_request("message can't be edited")
     return msg
 
 
@@ -568,3 +571,114 @@ def get_file(sim: BotApiSimulator, p: dict[str, Any]) -> dict[str, Any]:
         "file_size": len(record.content),
         "file_path": record.file_path,
     }
+
+
+@method("sendChatAction")
+def send_chat_action(sim: BotApiSimulator, p: dict[str, Any]) -> bool:
+    """ "typing…" and friends: only the chat access is checked."""
+    resolve_chat(sim, p["chat_id"])
+    return True
+
+
+# -- copies, forwards and albums ------------------------------------------------------------
+
+_CONTENT = (
+    "text",
+    "entities",
+    "caption",
+    "caption_entities",
+    "photo",
+    "document",
+    "location",
+    "venue",
+)
+
+
+def _source(sim: BotApiSimulator, p: dict[str, Any], verb: str, past: str) -> SimMessage:
+    chat = resolve_chat(sim, p["from_chat_id"])
+    msg = sim.world.message(chat.id, p["message_id"])
+    if msg is None:
+        raise bad_request(f"message to {verb} not found")
+    if msg.service:
+        raise bad_request(f"message can't be {past}")
+    return msg
+
+
+@method("copyMessage")
+def copy_message(sim: BotApiSimulator, p: dict[str, Any]) -> dict[str, Any]:
+    """A copy without a link to the original; returns MessageId."""
+    msg = _source(sim, p, "copy", "copied")
+    content = {key: getattr(msg, key) for key in _CONTENT}
+    if "caption" in p and msg.text is None:
+        content["caption"], content["caption_entities"] = formatted(
+            p, "caption", "caption_entities", CAPTION_LIMIT
+        )
+    extra = {k: v for k, v in msg.extra.items() if k not in ("forward_origin", "media_group_id")}
+    copied = deliver(sim, "copyMessage", p, extra=extra, **content)
+    return {"message_id": copied["message_id"]}
+
+
+@method("forwardMessage")
+def forward_message(sim: BotApiSimulator, p: dict[str, Any]) -> dict[str, Any]:
+    """A forward that names the original sender."""
+    msg = _source(sim, p, "forward", "forwarded")
+    content = {key: getattr(msg, key) for key in _CONTENT}
+    origin: dict[str, Any] = {"type": "hidden_user", "date": msg.date, "sender_user_name": "?"}
+    if msg.from_user is not None:
+        origin = {"type": "user", "date": msg.date, "sender_user": msg.from_user.to_api()}
+    extra = {**msg.extra, "forward_origin": origin}
+    extra.pop("media_group_id", None)
+    return deliver(sim, "forwardMessage", {"chat_id": p["chat_id"]}, extra=extra, **content)
+
+
+def _album_item(
+    sim: BotApiSimulator, item: dict[str, Any], attachments: dict[str, Upload]
+) -> dict[str, Any]:
+    value: Upload | str = item["media"]
+    if isinstance(value, str) and value.startswith("attach://"):
+        name = value[len("attach://") :]
+        if name not in attachments:
+            raise bad_request(f'file "{name}" must be uploaded with the request', violation=True)
+        value = attachments[name]
+    caption, entities = formatted(item, "caption", "caption_entities", CAPTION_LIMIT)
+    content: dict[str, Any] = {"caption": caption, "caption_entities": entities}
+    kind = item["type"]
+    folder = {"photo": "photos", "video": "videos", "audio": "music"}.get(kind, "documents")
+    record = _file_from(sim, value, folder, "application/octet-stream")
+    base = {
+        "file_id": record.file_id,
+        "file_unique_id": record.file_unique_id,
+        "file_size": len(record.content),
+    }
+    if kind == "photo":
+        content["photo"] = sim.world.photo_sizes(record)
+    elif kind == "video":
+        content["extra"] = {"video": {**base, "width": 640, "height": 480, "duration": 1}}
+    elif kind == "audio":
+        content["extra"] = {"audio": {**base, "duration": 1}}
+    elif kind == "document":
+        name = value.filename if isinstance(value, Upload) else record.file_path.split("/")[-1]
+        content["document"] = {**base, "file_name": name, "mime_type": record.mime_type}
+    else:
+        raise bad_request(f"media type {kind} not supported by simulator", violation=True)
+    return content
+
+
+@method("sendMediaGroup")
+def send_media_group(sim: BotApiSimulator, p: dict[str, Any]) -> list[dict[str, Any]]:
+    """An album of 2-10 photos/videos, documents or audios."""
+    media = p["media"]
+    if not 2 <= len(media) <= 10:
+        raise bad_request("wrong number of media in the album: must be 2-10", violation=True)
+    kinds = {item["type"] for item in media}
+    if len(kinds) > 1 and not kinds <= {"photo", "video"}:
+        raise bad_request("documents and audios can't be mixed with other media", violation=True)
+    resolve_chat(sim, p["chat_id"])
+    attachments = p.get(ATTACHMENTS, {})
+    contents = [_album_item(sim, item, attachments) for item in media]
+    group_id = str(time.monotonic_ns())
+    sent = []
+    for content in contents:
+        extra = {**content.pop("extra", {}), "media_group_id": group_id}
+        sent.append(deliver(sim, "sendMediaGroup", p, extra=extra, **content))
+    return sent

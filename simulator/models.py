@@ -128,6 +128,7 @@ class SimMessage:
     venue: dict[str, Any] | None = None
     reply_to_message_id: int | None = None
     service: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     edit_date: int | None = None
     edit_history: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from simulator.methods import HANDLERS
+from simulator.methods import ATTACHMENTS, HANDLERS
 from simulator.models import (
     ApiError,
     CallbackRecord,
@@ -225,7 +225,10 @@ class BotApiSimulator:
         failure = self.faults.take_failure(method, chat_id)
         if failure is not None and not failure.after_delivery:
             raise ApiError(failure.status, failure.description)
+        attachments = _split_attachments(self.spec.fields(method), raw)
         params, errors = self.spec.check_params(method, raw, form)
+        if attachments:
+            params[ATTACHMENTS] = attachments
         if errors:
             raise bad_request("; ".join(errors), violation=True)
         if _is_counted(method):
@@ -296,6 +299,14 @@ def _resolve_attachments(raw: dict[str, Any]) -> None:
             name = value[len("attach://") :]
             if isinstance(raw.get(name), Upload):
                 raw[key] = raw.pop(name)
+
+
+def _split_attachments(fields: dict[str, Any], raw: dict[str, Any]) -> dict[str, Upload]:
+    """Remove uploads referenced from inside JSON values (attach://name in InputMedia)."""
+    found = {k: v for k, v in raw.items() if isinstance(v, Upload) and k not in fields}
+    for key in found:
+        del raw[key]
+    return found
 
 
 def _chat_id_of(raw: dict[str, Any]) -> int | None:

@@ -118,6 +118,7 @@ class World:
             "venue": msg.venue,
         }
         data.update({k: v for k, v in optional.items() if v})
+        data.update(msg.extra)
         data.update(msg.service)
         if msg.reply_markup and "inline_keyboard" in msg.reply_markup:
             data["reply_markup"] = msg.reply_markup

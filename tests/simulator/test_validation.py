@@ -207,13 +207,12 @@ async def test_json_and_query_bodies(sim: BotApiSimulator, driver: SimDriver) ->
             404,
             {"ok": False, "error_code": 404, "description": "Not Found"},
         )
-        r = await client.post(
-            f"{url}/sendChatAction", json={"chat_id": chat.id, "action": "typing"}
-        )
+        r = await client.post(f"{url}/setMyDescription", json={"description": "Cảnh giác"})
         assert r.json() == {"ok": True, "result": True}
-        r = await client.post(f"{url}/sendMediaGroup", json={"chat_id": chat.id, "media": []})
+        r = await client.post(f"{url}/sendDice", json={"chat_id": chat.id, "emoji": "🎲"})
         assert "not supported by simulator" in r.json()["description"]
-    assert sim.unsupported == ["sendChatAction"]
+    assert sim.unsupported == ["setMyDescription"]
+    assert [v.method for v in sim.violations] == ["sendMessage", "sendDice"]
 
 
 async def test_wrong_token(sim: BotApiSimulator) -> None:
