@@ -1,13 +1,15 @@
 """Webhook delivery with the secret token header, retries and the getUpdates conflict."""
 
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from aiohttp import web
-from telegram import Bot
+from telegram import Bot, Update
 from telegram.error import Conflict
+from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
 from simulator import BotApiSimulator, SimDriver
 
@@ -64,3 +66,37 @@ async def test_webhook_delivery_with_secret_and_retry(
     assert await bot.delete_webhook()
     await driver.send_text(alice, alice, "lại")
     assert [u.message.text for u in await bot.get_updates() if u.message] == ["lại"]
+
+
+async def test_ptb_application_in_webhook_mode(sim: BotApiSimulator, driver: SimDriver) -> None:
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text("Chào qua webhook")
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = (
+        ApplicationBuilder()
+        .token(sim.token)
+        .base_url(sim.base_url)
+        .base_file_url(sim.base_file_url)
+        .build()
+    )
+    app.add_handler(CommandHandler("start", start))
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url_path="tg",
+            webhook_url=f"http://127.0.0.1:{port}/tg",
+            secret_token="webhook-secret",
+        )
+        chat = await driver.start_private(driver.create_user("Alice"))
+        reply = await driver.wait_for_bot_message(chat, contains="webhook")
+        assert reply.text == "Chào qua webhook"
+        await app.updater.stop()
+        await app.stop()
+    assert sim.violations == []
