@@ -5,16 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
 
 from simulator.markup import user_entities
-from simulator.models import MEMBER_STATUSES, PRESENT_STATUSES, SimChat, SimMessage, SimUser
+from simulator.models import (
+    MEMBER_STATUSES,
+    PRESENT_STATUSES,
+    CallbackRecord,
+    SimChat,
+    SimMessage,
+    SimUser,
+)
 from simulator.server import BotApiSimulator
-from simulator.world import TINY_PNG
+from simulator.world import TINY_PNG, now
 
 ChatLike = SimChat | SimUser
+_DEEP_LINK_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class SimDriver:
@@ -77,6 +86,10 @@ class SimDriver:
 
     async def start_private(self, user: SimUser, payload: str | None = None) -> SimChat:
         """The user opens the bot (unblocking it if needed) and sends /start [payload]."""
+        if payload is not None and not _DEEP_LINK_RE.fullmatch(payload):
+            raise AssertionError(
+                f"deep-link payload {payload!r} is invalid: Telegram allows 1-64 of A-Z a-z 0-9 _ -"
+            )
         chat = self.private_chat(user)
         if user.blocked:
             user.blocked = False
@@ -98,7 +111,7 @@ class SimDriver:
             {
                 "chat": chat.to_api(),
                 "from": user.to_api(),
-                "date": _now(),
+                "date": now(),
                 "old_chat_member": world.member_to_api(world.bot, old),
                 "new_chat_member": world.member_to_api(world.bot, new),
             },
@@ -275,8 +288,6 @@ class SimDriver:
     def _callback(
         self, user: SimUser, chat: SimChat, msg: SimMessage, button: dict[str, Any]
     ) -> str:
-        from simulator.models import CallbackRecord
-
         if "callback_data" not in button:
             raise AssertionError(f"button {button.get('text')!r} has no callback_data: {button}")
         query_id = str(secrets.randbits(63))
@@ -368,9 +379,3 @@ class SimDriver:
                 f"bot messages in chat: {seen}; violations: {self.sim.violations}"
             ) from None
         return found
-
-
-def _now() -> int:
-    from simulator.world import now
-
-    return now()

@@ -108,3 +108,13 @@ async def test_update_payloads_match_the_spec(
 
 def _keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton("Có", callback_data="yes")]])
+
+
+async def test_deep_link_payload(sim: BotApiSimulator, driver: SimDriver, bot: Bot) -> None:
+    alice = driver.create_user("Alice")
+    await driver.start_private(alice, payload="area-12_dongda")
+    updates = await bot.get_updates()
+    assert updates[0].message is not None
+    assert updates[0].message.text == "/start area-12_dongda"
+    with pytest.raises(AssertionError, match="deep-link payload"):
+        await driver.start_private(alice, payload="Đống Đa")
