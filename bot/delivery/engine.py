@@ -46,15 +46,17 @@ class _Outcome:
     count_attempt: bool = True
 
     async def apply(self, session: AsyncSession) -> None:
-        if self.action == "done":
-            await outbox.mark_done(
-                session, self.row_id, self.version, self.message_id, self.is_photo, self.note
-            )
-        elif self.action == "retry":
+        """Record a retry or a failure ("done" outcomes are written together by `_apply`)."""
+        if self.action == "retry":
             at = utcnow() + timedelta(seconds=self.retry_in)
             await outbox.mark_retry(session, self.row_id, at, self.note, self.count_attempt)
-        else:
+        elif self.action == "fail":
             await outbox.mark_failed(session, self.row_id, self.note or "failed")
+
+    def done(self) -> outbox.Done | None:
+        if self.action != "done":
+            return None
+        return outbox.Done(self.row_id, self.version, self.message_id, self.is_photo, self.note)
 
 
 def new_owner_id() -> str:
@@ -102,6 +104,7 @@ class DeliveryEngine:
         self._loop_task: asyncio.Task[None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self._stopping = False
+        self.delivered = 0  # copies sent or edited by this instance
 
     def register(self, kind: str, renderer: Renderer, *, per_chat: bool = True) -> None:
         """Render jobs of `kind` with `renderer`; `per_chat=False` renders once per language."""
@@ -171,6 +174,7 @@ class DeliveryEngine:
     # -- recording -----------------------------------------------------------------------
 
     def _record(self, outcome: _Outcome) -> None:
+        self.delivered += outcome.action == "done"
         self._outcomes.append(outcome)
         self._flush.set()
 
@@ -187,6 +191,7 @@ class DeliveryEngine:
             return
         try:
             async with self.sessions() as session, session.begin():
+                await outbox.mark_done(session, [d for o in batch if (d := o.done())])
                 for outcome in batch:
                     await outcome.apply(session)
         except Exception:  # the leases expire and the rows are retried (possibly resent)

@@ -88,6 +88,7 @@ async def run_sender(
             log.info("sender %s running", sender.owner)
             await stop.wait()
             await sender.stop()
+            log.info("sender %s stopped: delivered=%d", sender.owner, sender.delivered)
     finally:
         await engine.dispose()
 
@@ -114,6 +115,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--private-per-second", type=int, default=1)
     p.add_argument("--paid-broadcast", action="store_true")
     p.add_argument("--lease-seconds", type=float, default=120.0)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--max-in-flight", type=int, default=64)
     return p.parse_args(argv)
 
 
@@ -129,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         private_per_second=args.private_per_second,
         paid_broadcast=args.paid_broadcast,
         lease_seconds=args.lease_seconds,
+        batch_size=args.batch_size,
+        max_in_flight=args.max_in_flight,
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
     )
