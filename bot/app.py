@@ -1,4 +1,5 @@
-"""The composition root: builds the PTB Application, its services and every handler."""
+"""The composition root: builds the PTB Application, its services, the delivery engine and
+every handler."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import (
     BotCommand,
+    BotCommandScopeAllChatAdministrators,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     LinkPreviewOptions,
@@ -16,17 +18,46 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.areas import AdminUnits
-from bot.commands import Where, visible
+from bot.commands import Role, Where, visible
 from bot.container import Services, build_services
+from bot.delivery import DeliveryEngine, build_rate_limiter
+from bot.delivery.outgoing import Renderer
 from bot.i18n import LANGUAGES, Catalog, load_catalog
+from bot.services.alerts import ALERT_KIND
 from bot.settings import Settings
-from handlers import common, membership, subscribe
+from handlers import (
+    alerts,
+    common,
+    group_settings,
+    membership,
+    officers,
+    receipts,
+    replies,
+    subscribe,
+)
 from storage.db import session_factory
 
 log = logging.getLogger(__name__)
 # Updates the bot acts on; Telegram sends nothing else.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
-HANDLER_MODULES = (common, membership, subscribe)
+HANDLER_MODULES = (
+    replies,  # group -1: replies to the bot's prompts, before everything else
+    common,
+    membership,
+    subscribe,
+    group_settings,
+    receipts,
+    officers,
+    alerts,  # last: its catch-all for private messages must not shadow commands above
+)
+# Many copies are in flight at once during a broadcast; interactive replies need room too.
+CONNECTION_POOL_SIZE = 128
+DELIVERY = "delivery"
+
+
+def renderers(services: Services) -> dict[str, Renderer]:
+    """How each kind of outbox job is rendered at send time."""
+    return {ALERT_KIND: services.alerts.render}
 
 
 def build_application(
@@ -38,9 +69,8 @@ def build_application(
 ) -> Application:
     """Build the Application talking to `settings.telegram_api_base_url`, with all handlers."""
     catalog = catalog or load_catalog(settings.default_language)
-    services = build_services(
-        settings, session_factory(engine), catalog, units or AdminUnits.load()
-    )
+    units = units or AdminUnits.load()
+    services = build_services(settings, session_factory(engine), catalog, units)
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -52,37 +82,62 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .defaults(defaults)
-        .post_init(publish_commands)
+        .rate_limiter(build_rate_limiter(settings.delivery, engine))
+        .connection_pool_size(CONNECTION_POOL_SIZE)
+        .pool_timeout(30.0)
         .build()
     )
+    delivery = DeliveryEngine(services.sessions, app.bot, settings.delivery)
+    for kind, renderer in renderers(services).items():
+        delivery.register(kind, renderer, per_chat=False)
+    services.alerts.set_notifier(delivery.notify)
     app.bot_data["services"] = services
+    app.bot_data[DELIVERY] = delivery
     for module in HANDLER_MODULES:
         module.register(app)
     return app
 
 
-def bot_commands(services: Services, language: str, where: Where) -> list[BotCommand]:
-    """The command menu for one language and kind of chat."""
+async def start_application(app: Application) -> None:
+    """After `initialize()`: publish the command menus and start the delivery engine."""
+    await publish_commands(app)
+    await app.bot_data[DELIVERY].start()
+
+
+async def stop_application(app: Application) -> None:
+    """Before `stop()`: let the delivery engine finish what it has in flight."""
+    await app.bot_data[DELIVERY].stop()
+
+
+def bot_commands(
+    services: Services, language: str, where: Where, roles: frozenset[Role]
+) -> list[BotCommand]:
+    """The command menu for one language, kind of chat and set of roles."""
     return [
         BotCommand(c.name(language), services.catalog.t(language, f"commands.{c.key}"))
-        for c in visible(where, admin=True)
+        for c in visible(where, roles)
     ]
 
 
 async def publish_commands(app: Application) -> None:
-    """setMyCommands for private chats and groups, in Vietnamese, English and the default."""
+    """setMyCommands for private chats, groups and group admins, in every language."""
     services: Services = app.bot_data["services"]
+    everyone, admins = frozenset({Role.EVERYONE}), frozenset({Role.GROUP_ADMIN})
+    # Officer and superadmin commands are listed by /help for them, not in everyone's menu.
     scopes = (
-        (Where.PRIVATE, BotCommandScopeAllPrivateChats()),
-        (Where.GROUP, BotCommandScopeAllGroupChats()),
+        (Where.PRIVATE, everyone, BotCommandScopeAllPrivateChats()),
+        (Where.GROUP, everyone, BotCommandScopeAllGroupChats()),
+        (Where.GROUP, admins, BotCommandScopeAllChatAdministrators()),
     )
     try:
-        for where, scope in scopes:
-            default = bot_commands(services, services.settings.default_language, where)
+        for where, roles, scope in scopes:
+            default = bot_commands(services, services.settings.default_language, where, roles)
             await app.bot.set_my_commands(default, scope=scope)
             for language in LANGUAGES:
                 await app.bot.set_my_commands(
-                    bot_commands(services, language, where), scope=scope, language_code=language
+                    bot_commands(services, language, where, roles),
+                    scope=scope,
+                    language_code=language,
                 )
     except TelegramError as exc:  # the menu is a convenience; the bot works without it
         log.warning("could not publish the command menu: %s", exc)

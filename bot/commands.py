@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Flag, auto
+from enum import Enum, Flag, auto
 
 
 class Where(Flag):
     PRIVATE = auto()
     GROUP = auto()
     ANYWHERE = PRIVATE | GROUP
+
+
+class Role(Enum):
+    EVERYONE = "everyone"
+    GROUP_ADMIN = "group_admin"
+    OFFICER = "officer"
+    SUPERADMIN = "superadmin"
 
 
 @dataclass(frozen=True)
@@ -20,7 +27,7 @@ class Command:
     vi: str
     en: str
     where: Where
-    admins_only: bool = False
+    role: Role = Role.EVERYONE
 
     @property
     def names(self) -> list[str]:
@@ -33,10 +40,16 @@ class Command:
 COMMANDS = (
     Command("start", "start", "start", Where.ANYWHERE),
     Command("help", "help", "help", Where.ANYWHERE),
-    Command("subscribe", "dangky", "subscribe", Where.GROUP, admins_only=True),
+    Command("subscribe", "dangky", "subscribe", Where.GROUP, Role.GROUP_ADMIN),
     Command("status", "trangthai", "status", Where.GROUP),
-    Command("unsubscribe", "huydangky", "unsubscribe", Where.GROUP, admins_only=True),
+    Command("unsubscribe", "huydangky", "unsubscribe", Where.GROUP, Role.GROUP_ADMIN),
+    Command("settings", "caidat", "settings", Where.GROUP, Role.GROUP_ADMIN),
     Command("language", "ngonngu", "language", Where.ANYWHERE),
+    Command("alert", "canhbao", "alert", Where.PRIVATE, Role.OFFICER),
+    Command("cancel", "huy", "cancel", Where.PRIVATE, Role.OFFICER),
+    Command("grant", "capquyen", "grant", Where.PRIVATE, Role.SUPERADMIN),
+    Command("revoke", "thuhoi", "revoke", Where.PRIVATE, Role.SUPERADMIN),
+    Command("officers", "canbo", "officers", Where.PRIVATE, Role.SUPERADMIN),
 )
 
 
@@ -45,6 +58,6 @@ def command(key: str) -> Command:
     return next(c for c in COMMANDS if c.key == key)
 
 
-def visible(where: Where, *, admin: bool) -> list[Command]:
-    """The commands a person may use in a chat of this kind."""
-    return [c for c in COMMANDS if where & c.where and (admin or not c.admins_only)]
+def visible(where: Where, roles: frozenset[Role]) -> list[Command]:
+    """The commands a person with these roles may use in a chat of this kind."""
+    return [c for c in COMMANDS if where & c.where and c.role in roles | {Role.EVERYONE}]

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from bot.areas import AdminUnits
 from bot.i18n import Catalog
+from bot.services.alerts import AlertService
 from bot.services.chats import ChatService
+from bot.services.officers import OfficerService
 from bot.services.prompts import PromptService
 from bot.services.subscriptions import SubscriptionService
 from bot.settings import Settings
@@ -22,12 +24,15 @@ class Services:
     chats: ChatService
     prompts: PromptService
     subscriptions: SubscriptionService
+    officers: OfficerService
+    alerts: AlertService
 
 
 def build_services(
     settings: Settings, sessions: SessionFactory, catalog: Catalog, units: AdminUnits
 ) -> Services:
     """Create every service over one session factory."""
+    officers = OfficerService(sessions, units, settings.superadmin_ids)
     return Services(
         settings=settings,
         catalog=catalog,
@@ -36,4 +41,6 @@ def build_services(
         chats=ChatService(sessions, settings.default_language),
         prompts=PromptService(sessions),
         subscriptions=SubscriptionService(sessions, units),
+        officers=officers,
+        alerts=AlertService(sessions, units, catalog, settings.tz, officers),
     )

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
 
-from bot.app import ALLOWED_UPDATES, build_application
+from bot.app import ALLOWED_UPDATES, build_application, start_application, stop_application
 from bot.areas import AdminUnits
 from bot.services.area_sync import sync_admin_units
 from bot.settings import Settings, SettingsError
@@ -66,12 +66,14 @@ async def run_bot(settings: Settings, *, webhook: bool = False) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with app:
+            await start_application(app)
             await app.start()
             await _serve(app, settings, webhook)
             await stop.wait()
             log.info("stopping")
             assert app.updater is not None
             await app.updater.stop()
+            await stop_application(app)
             await app.stop()
     finally:
         await engine.dispose()

@@ -10,6 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.delivery.config import DeliveryConfig
+
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///canhgac.sqlite3"
 SUPPORTED_LANGUAGES = ("vi", "en")
@@ -37,6 +39,22 @@ class Settings:
     webhook_secret: str | None = None
     webhook_listen: str = "127.0.0.1:8443"
     log_level: str = "INFO"
+    delivery_global_per_second: int = 30
+    delivery_group_per_minute: int = 20
+    delivery_private_per_second: int = 1
+    delivery_paid_broadcast: bool = False
+    redis_url: str | None = None
+
+    @property
+    def delivery(self) -> DeliveryConfig:
+        """The delivery engine's limits (Telegram's by default) and shared-limit store."""
+        return DeliveryConfig(
+            global_per_second=self.delivery_global_per_second,
+            group_per_minute=self.delivery_group_per_minute,
+            private_per_second=self.delivery_private_per_second,
+            paid_broadcast=self.delivery_paid_broadcast,
+            redis_url=self.redis_url,
+        )
 
     @property
     def telegram_file_base_url(self) -> str:
@@ -128,6 +146,34 @@ def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _positive_int(env: Mapping[str, str], name: str, default: int, maximum: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or not 0 < int(value) <= maximum:
+        raise SettingsError(f"{name} must be a whole number from 1 to {maximum}, got {value!r}.")
+    return int(value)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be true or false, got {value!r}.")
+
+
+def _redis_url(value: str) -> str | None:
+    if not value:
+        return None
+    if not re.match(r"^rediss?://", value):
+        raise SettingsError(
+            f"REDIS_URL must start with redis:// or rediss://, got {_redact_url(value)!r}."
+        )
+    return value
+
+
 def _webhook(env: Mapping[str, str]) -> tuple[str | None, str | None, str]:
     url = env.get("WEBHOOK_URL", "").strip() or None
     secret = env.get("WEBHOOK_SECRET", "").strip() or None
@@ -166,6 +212,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         webhook_listen=webhook_listen,
+        delivery_global_per_second=_positive_int(env, "DELIVERY_GLOBAL_PER_SECOND", 30, 1000),
+        delivery_group_per_minute=_positive_int(env, "DELIVERY_GROUP_PER_MINUTE", 20, 1000),
+        delivery_private_per_second=_positive_int(env, "DELIVERY_PRIVATE_PER_SECOND", 1, 100),
+        delivery_paid_broadcast=_flag(env, "DELIVERY_PAID_BROADCAST"),
+        redis_url=_redis_url(env.get("REDIS_URL", "").strip()),
         log_level=_choice(
             "LOG_LEVEL", env.get("LOG_LEVEL", "").strip().upper() or "INFO", LOG_LEVELS
         ),

@@ -8,7 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.commands import Where, command, visible
+from bot.commands import Role, Where, command, visible
 from bot.i18n import LANGUAGES, Markup
 from handlers.base import (
     Context,
@@ -23,16 +23,29 @@ from handlers.base import (
 log = logging.getLogger(__name__)
 
 
+async def roles_of(update: Update, context: Context) -> frozenset[Role]:
+    """What the person may do in this chat: administer the group, send alerts, grant rights."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None
+    if is_group(chat):
+        admin = await is_chat_admin(context, chat, user, update.effective_message)
+        return frozenset({Role.GROUP_ADMIN}) if admin else frozenset()
+    if user is None:
+        return frozenset()
+    officers = services(context).officers
+    roles = {Role.SUPERADMIN} if officers.is_superadmin(user.id) else set()
+    if await officers.officer(user.id) is not None:
+        roles.add(Role.OFFICER)
+    return frozenset(roles)
+
+
 async def command_list(update: Update, context: Context, lang: str) -> str:
     """The commands this person may use in this chat, one per line."""
     chat = update.effective_chat
     assert chat is not None
     catalog = services(context).catalog
-    if is_group(chat):
-        admin = await is_chat_admin(context, chat, update.effective_user, update.effective_message)
-        commands = visible(Where.GROUP, admin=admin)
-    else:
-        commands = visible(Where.PRIVATE, admin=True)
+    roles = await roles_of(update, context)
+    commands = visible(Where.GROUP if is_group(chat) else Where.PRIVATE, roles)
     lines = [catalog.t(lang, "help.title")]
     lines += [catalog.t(lang, f"help.{c.key}") for c in commands]
     return "\n".join(lines)

@@ -20,10 +20,11 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.commands import command
 from bot.i18n import Catalog
+from bot.services.prompts import PendingPrompt
 from bot.services.subscriptions import (
     CommuneOption,
     InvalidAreaName,
@@ -39,6 +40,7 @@ from handlers.base import (
     language,
     services,
 )
+from handlers.replies import on_prompt
 
 log = logging.getLogger(__name__)
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
@@ -152,33 +154,36 @@ async def offer_communes(message: Message, context: Context, lang: str, query: s
     return True
 
 
-async def answer_prompt(update: Update, context: Context) -> None:
-    """A reply to one of the bot's prompts: a commune name or a new residential area's name."""
-    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
-    if chat is None or user is None or message is None or message.reply_to_message is None:
-        return
-    svc = services(context)
-    asked = message.reply_to_message
-    pending = await svc.prompts.pending(chat.id, asked.message_id, user.id)
-    if pending is None:
-        return
+async def answer_commune_prompt(update: Update, context: Context, pending: PendingPrompt) -> None:
+    """The admin replied to "type the commune's name"."""
+    chat, message = update.effective_chat, update.effective_message
+    assert chat is not None and message is not None and message.reply_to_message is not None
     lang = await language(update, context)
-    answer = message.text or ""
-    if pending.kind == PROMPT_COMMUNE:
-        if await offer_communes(message, context, lang, answer):
-            await svc.prompts.forget(chat.id, asked.message_id)
-    elif pending.kind == PROMPT_RESIDENTIAL:
-        if not await is_chat_admin(context, chat, user, message):
-            await message.reply_text(svc.catalog.t(lang, "errors.admins_only"))
-            return
-        try:
-            area = await svc.subscriptions.create_residential(pending.payload, answer, user.id)
-        except InvalidAreaName:
-            await message.reply_text(svc.catalog.t(lang, "subscribe.invalid_residential_name"))
-            return
-        view = await svc.subscriptions.subscribe(chat_ref(chat), pending.payload, area.id, user.id)
-        await svc.prompts.forget(chat.id, asked.message_id)
-        await message.reply_text(svc.catalog.t(lang, "subscribe.done", place=view.place))
+    if await offer_communes(message, context, lang, message.text or ""):
+        await services(context).prompts.forget(chat.id, message.reply_to_message.message_id)
+
+
+async def answer_residential_prompt(
+    update: Update, context: Context, pending: PendingPrompt
+) -> None:
+    """The admin replied with the name of a new residential area: create it and subscribe."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    assert chat is not None and user is not None and message is not None
+    assert message.reply_to_message is not None
+    svc, lang = services(context), await language(update, context)
+    if not await is_chat_admin(context, chat, user, message):
+        await message.reply_text(svc.catalog.t(lang, "errors.admins_only"))
+        return
+    try:
+        area = await svc.subscriptions.create_residential(
+            pending.payload, message.text or "", user.id
+        )
+    except InvalidAreaName:
+        await message.reply_text(svc.catalog.t(lang, "subscribe.invalid_residential_name"))
+        return
+    view = await svc.subscriptions.subscribe(chat_ref(chat), pending.payload, area.id, user.id)
+    await svc.prompts.forget(chat.id, message.reply_to_message.message_id)
+    await message.reply_text(svc.catalog.t(lang, "subscribe.done", place=view.place))
 
 
 async def press_subscribe_button(update: Update, context: Context) -> None:
@@ -338,4 +343,5 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler(command("status").names, show_status))
     app.add_handler(CommandHandler(command("unsubscribe").names, unsubscribe))
     app.add_handler(CallbackQueryHandler(press_subscribe_button, pattern=r"^sub:"))
-    app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, answer_prompt))
+    on_prompt(app, PROMPT_COMMUNE, answer_commune_prompt)
+    on_prompt(app, PROMPT_RESIDENTIAL, answer_residential_prompt)

@@ -174,6 +174,23 @@ class SubscriptionService:
         residential = area if area is not None and area.kind == AreaKind.RESIDENTIAL.value else None
         return self._view(commune.code, residential, paused=sub.paused)
 
+    async def min_severity(self, telegram_id: int) -> str | None:
+        """The group's severity filter, or None if it has no subscription."""
+        async with self._sessions() as session:
+            chat = await get_chat(session, telegram_id)
+            sub = await subscription_of(session, chat) if chat is not None else None
+        return sub.min_severity if sub is not None else None
+
+    async def set_min_severity(self, telegram_id: int, level: str) -> bool:
+        """Set the group's severity filter; False if it has no subscription."""
+        async with self._sessions() as session, session.begin():
+            chat = await get_chat(session, telegram_id)
+            sub = await subscription_of(session, chat) if chat is not None else None
+            if sub is None:
+                return False
+            sub.min_severity, sub.updated_at = level, utcnow()
+        return True
+
     async def unsubscribe(self, telegram_id: int) -> SubscriptionView | None:
         """Remove the group's subscription; returns what it was, or None if there was none."""
         view = await self.status(telegram_id)

@@ -1,20 +1,27 @@
 """SQLModel tables, one module per concept; importing this package registers them all."""
 
+from storage.models.alerts import Alert, AlertAck, AlertDraft
 from storage.models.areas import Area, AreaKind
 from storage.models.chats import Chat, ChatKind
 from storage.models.delivery import Delivery, DeliveryStatus
 from storage.models.kv import Setting
+from storage.models.officers import AuditEntry, Officer
 from storage.models.prompts import Prompt
 from storage.models.subscriptions import Subscription
 from storage.models.users import User
 
 __all__ = [
+    "Alert",
+    "AlertAck",
+    "AlertDraft",
     "Area",
     "AreaKind",
+    "AuditEntry",
     "Chat",
     "ChatKind",
     "Delivery",
     "DeliveryStatus",
+    "Officer",
     "Prompt",
     "Setting",
     "Subscription",

@@ -19,6 +19,8 @@ class Subscription(SQLModel, table=True):
     commune_id: int = Field(foreign_key="areas.id", index=True)
     province_code: str = Field(max_length=8, index=True)
     paused: bool = False
+    # The least severe alert the group wants: "info" (all), "warning", or "urgent" only.
+    min_severity: str = Field(default="info", max_length=16)
     subscribed_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

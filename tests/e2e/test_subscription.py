@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from telegram import BotCommandScopeAllGroupChats
+from telegram import BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats
 
 from simulator import BotApiSimulator, SimDriver
 from simulator.models import SimChat, SimMessage, SimUser
@@ -223,23 +223,27 @@ async def test_language_switch_and_help(
 
 async def test_command_menus_are_published(bot: BotRunner) -> None:
     assert bot.app is not None
-    scope = BotCommandScopeAllGroupChats()
-    vi = await bot.app.bot.get_my_commands(scope=scope, language_code="vi")
-    en = await bot.app.bot.get_my_commands(scope=scope, language_code="en")
-    assert [c.command for c in vi] == [
+    menu = bot.app.bot.get_my_commands
+    members = await menu(scope=BotCommandScopeAllGroupChats(), language_code="vi")
+    admins = await menu(scope=BotCommandScopeAllChatAdministrators(), language_code="vi")
+    admins_en = await menu(scope=BotCommandScopeAllChatAdministrators(), language_code="en")
+    assert [c.command for c in members] == ["start", "help", "trangthai", "ngonngu"]
+    assert [c.command for c in admins] == [
         "start",
         "help",
         "dangky",
         "trangthai",
         "huydangky",
+        "caidat",
         "ngonngu",
     ]
-    assert [c.command for c in en] == [
+    assert [c.command for c in admins_en] == [
         "start",
         "help",
         "subscribe",
         "status",
         "unsubscribe",
+        "settings",
         "language",
     ]
-    assert vi[2].description == "Đăng ký khu vực cho nhóm"
+    assert admins[2].description == "Đăng ký khu vực cho nhóm"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
 
-from bot.app import ALLOWED_UPDATES, build_application
+from bot.app import ALLOWED_UPDATES, build_application, start_application, stop_application
 from bot.areas import AdminUnits
 from bot.settings import Settings
 from simulator import BotApiSimulator
@@ -39,8 +39,7 @@ class BotRunner:
         self.engine = create_engine(self.settings.database_url)
         self.app = build_application(self.settings, self.engine, units=self.units)
         await self.app.initialize()
-        if self.app.post_init is not None:
-            await self.app.post_init(self.app)
+        await start_application(self.app)
         await self.app.start()
         assert self.app.updater is not None
         await self.app.updater.start_polling(
@@ -54,6 +53,7 @@ class BotRunner:
             assert self.app.updater is not None
             if self.app.updater.running:
                 await self.app.updater.stop()
+            await stop_application(self.app)
             if self.app.running:
                 await self.app.stop()
             await self.app.shutdown()

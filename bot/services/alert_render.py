@@ -1,0 +1,52 @@
+"""An alert as a group sees it: the same rendering for every copy, edit and the preview."""
+
+from __future__ import annotations
+
+import html
+from zoneinfo import ZoneInfo
+
+from bot.delivery.outgoing import Button, Outgoing
+from bot.i18n import Catalog, Markup
+from bot.services.alert_types import AlertContent
+
+ACK_PREFIX = "ack:"
+PREVIEW_ACK = "ack:preview"
+
+
+def map_url(lat: float, lon: float) -> str:
+    return f"https://maps.google.com/?q={lat:.6f},{lon:.6f}"
+
+
+def render_alert(
+    catalog: Catalog, lang: str | None, content: AlertContent, tz: ZoneInfo
+) -> Outgoing:
+    """HTML text (a caption when there is a photo) and the "received" button."""
+    t = catalog.t
+    lines: list[str] = []
+    if content.exercise:
+        lines.append(t(lang, "alert.exercise"))
+    if content.cancelled:
+        lines.append(t(lang, "alert.cancelled"))
+    elif content.corrections:
+        lines.append(t(lang, "alert.corrected", n=content.corrections))
+    severity = t(lang, f"severity.{content.severity.value}")
+    category = t(lang, f"category.{content.category}")
+    lines.append(t(lang, "alert.header", severity=severity, category=category))
+    lines.append(t(lang, "alert.area", area=content.area))
+    body = html.escape(content.text, quote=False)
+    lines.append("\n" + (f"<s>{body}</s>" if content.cancelled else body) + "\n")
+    if content.lat is not None and content.lon is not None:
+        lines.append(t(lang, "alert.location", url=Markup(map_url(content.lat, content.lon))))
+    when = content.valid_until.astimezone(tz).strftime("%H:%M %d/%m/%Y")
+    lines.append(t(lang, "alert.valid_until", time=when))
+    number = (
+        t(lang, "alert.number", number=content.number)
+        if content.number is not None
+        else t(lang, "alert.preview_number")
+    )
+    lines.append(t(lang, "alert.issuer", issuer=content.issuer, number=Markup(number)))
+    buttons: list[list[Button]] = []
+    if not content.cancelled:
+        data = f"{ACK_PREFIX}{content.number}" if content.number is not None else PREVIEW_ACK
+        buttons = [[(t(lang, "alert.ack_button"), data)]]
+    return Outgoing(text="\n".join(lines), photo=content.photo_file_id, buttons=buttons)

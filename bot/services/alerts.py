@@ -1,0 +1,456 @@
+"""Police alerts: composing a draft, the audience, confirming, correcting, ending, receipts.
+
+The alert row and its delivery rows are written in one transaction at Confirm; the delivery
+engine sends them. Corrections and endings bump the alert's version and ask the engine to edit
+every copy; copies not yet sent go out with the current content.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.areas import AdminUnits, Commune
+from bot.delivery.outbox import delivery_stats, enqueue, request_edit
+from bot.delivery.outgoing import DeliveryStats, Outgoing, Target
+from bot.i18n import Catalog
+from bot.services.alert_render import render_alert
+from bot.services.alert_types import (
+    AREA_LABEL_LIMIT,
+    CAPTION_TEXT_LIMIT,
+    CATEGORIES,
+    TEXT_LIMIT,
+    VALIDITY_HOURS,
+    AlertContent,
+    Draft,
+    Severity,
+    receives,
+)
+from bot.services.officers import OfficerService, OfficerView, record_audit
+from storage.db import SessionFactory
+from storage.models import Alert, AlertAck, AlertDraft, Area, AreaKind, Chat, Subscription
+from storage.types import utcnow
+
+ALERT_KIND = "alert"
+ACTIVE, CANCELLED = "active", "cancelled"
+
+
+class AlertError(Exception):
+    """A user-caused problem; `key` names the catalogue message that explains it."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+@dataclass(frozen=True)
+class Audience:
+    recipients: int
+    filtered: int
+
+
+@dataclass(frozen=True)
+class Sent:
+    alert_id: int
+    recipients: int
+    filtered: int
+    already: bool = False
+
+
+@dataclass(frozen=True)
+class AlertStatus:
+    alert_id: int
+    status: str
+    version: int
+    target_label: str
+    stats: DeliveryStats
+    acknowledged: int
+
+
+@dataclass(frozen=True)
+class ResidentialChoice:
+    id: int
+    name: str
+
+
+def check_text(text: str | None, has_photo: bool) -> AlertError | None:
+    """None if the text can be sent; else the error to show (the step is asked again)."""
+    stripped = (text or "").strip()
+    if not stripped:
+        return AlertError("compose.text_empty")
+    limit = CAPTION_TEXT_LIMIT if has_photo else TEXT_LIMIT
+    if len(stripped) > limit:
+        key = "compose.text_too_long_photo" if has_photo else "compose.text_too_long"
+        return AlertError(key, limit=limit, length=len(stripped))
+    return None
+
+
+class AlertService:
+    """Everything an officer does with alerts, and the rendering the delivery engine uses."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        units: AdminUnits,
+        catalog: Catalog,
+        tz: ZoneInfo,
+        officers: OfficerService,
+        notify: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions = sessions
+        self._units = units
+        self._catalog = catalog
+        self._tz = tz
+        self._officers = officers
+        self._notify = notify
+
+    def set_notifier(self, notify: Callable[[], None]) -> None:
+        """Wake the delivery engine after a commit that added or changed copies."""
+        self._notify = notify
+
+    # -- drafts ---------------------------------------------------------------------------
+
+    async def new_draft(self, officer: OfficerView) -> Draft:
+        """Start composing (replacing an unfinished draft)."""
+        draft = Draft(token=secrets.token_hex(4))
+        if officer.jurisdiction.kind == "commune":
+            draft.commune_code = officer.jurisdiction.code
+        await self.save_draft(officer.telegram_id, draft)
+        return draft
+
+    async def draft(self, officer_id: int) -> Draft | None:
+        async with self._sessions() as session:
+            row = await session.get(AlertDraft, officer_id)
+        return Draft.from_json(row.token, row.step, row.data) if row is not None else None
+
+    async def save_draft(self, officer_id: int, draft: Draft) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await session.get(AlertDraft, officer_id)
+            if row is None:
+                row = AlertDraft(officer_telegram_id=officer_id, token=draft.token, step=draft.step)
+                session.add(row)
+            row.token, row.step, row.data = draft.token, draft.step, draft.to_json()
+            row.updated_at = utcnow()
+
+    async def discard_draft(self, officer_id: int) -> bool:
+        async with self._sessions() as session, session.begin():
+            row = await session.get(AlertDraft, officer_id)
+            if row is None:
+                return False
+            await session.delete(row)
+            return True
+
+    # -- choices --------------------------------------------------------------------------
+
+    def communes_in(self, officer: OfficerView, query: str) -> list[Commune]:
+        """Communes of the officer's jurisdiction matching `query`."""
+        found = self._units.search(query, limit=200)
+        return [c for c in found if officer.jurisdiction.covers(c)][:8]
+
+    def choose_commune(self, officer: OfficerView, draft: Draft, code: str) -> Commune:
+        """Narrow the draft to one commune; refused outside the jurisdiction."""
+        commune = self._units.commune(code)
+        if commune is None or not officer.jurisdiction.covers(commune):
+            raise AlertError("compose.outside_jurisdiction")
+        draft.commune_code, draft.residential_ids = commune.code, []
+        return commune
+
+    async def residential_choices(self, commune_code: str) -> list[ResidentialChoice]:
+        """Residential areas created under the commune, by name (at most 48)."""
+        async with self._sessions() as session:
+            commune = await _commune_area(session, commune_code)
+            rows = await session.exec(
+                select(Area)
+                .where(col(Area.parent_id) == commune.id)
+                .where(col(Area.kind) == AreaKind.RESIDENTIAL.value)
+                .order_by(func.lower(Area.name))
+                .limit(48)
+            )
+            return [ResidentialChoice(a.id or 0, a.name) for a in rows]
+
+    async def target_label(self, officer: OfficerView, draft: Draft) -> str:
+        """The area as groups will read it."""
+        if draft.target_kind == "province":
+            return officer.jurisdiction.name
+        commune = self._units.commune(draft.commune_code or "")
+        if commune is None:
+            raise AlertError("compose.outside_jurisdiction")
+        if draft.target_kind != "residential":
+            return commune.label
+        names = [
+            c.name
+            for c in await self.residential_choices(commune.code)
+            if c.id in draft.residential_ids
+        ]
+        label = ", ".join(names)
+        if len(label) > AREA_LABEL_LIMIT:
+            label = label[: AREA_LABEL_LIMIT - 1] + "…"
+        return f"{label} — {commune.label}"
+
+    # -- preview and audience -------------------------------------------------------------
+
+    async def content(self, officer: OfficerView, draft: Draft) -> AlertContent:
+        """The draft as an alert (number unknown until sent)."""
+        if not draft.complete:
+            raise AlertError("compose.incomplete")
+        return AlertContent(
+            severity=Severity(draft.severity or Severity.INFO.value),
+            category=draft.category or "other",
+            area=await self.target_label(officer, draft),
+            text=(draft.text or "").strip(),
+            issuer=officer.issuer,
+            valid_until=utcnow() + timedelta(hours=draft.validity_hours or VALIDITY_HOURS[0]),
+            exercise=bool(draft.exercise),
+            photo_file_id=draft.photo_file_id,
+            lat=draft.lat,
+            lon=draft.lon,
+        )
+
+    async def preview(
+        self, officer: OfficerView, draft: Draft, lang: str
+    ) -> tuple[Outgoing, Audience]:
+        """Exactly what groups will see, and how many groups will get it."""
+        content = await self.content(officer, draft)
+        async with self._sessions() as session:
+            audience = await self._audience(session, officer, draft)
+        receiving = sum(1 for _, _, _, minimum in audience if receives(minimum, content.severity))
+        outgoing = render_alert(self._catalog, lang, content, self._tz)
+        return outgoing, Audience(receiving, len(audience) - receiving)
+
+    async def _audience(
+        self, session: AsyncSession, officer: OfficerView, draft: Draft
+    ) -> list[tuple[int, int, str | None, str]]:
+        """(chats.id, telegram id, language, min severity) of every active subscribed group."""
+        query = (
+            select(Chat.id, Chat.telegram_id, Chat.language, Subscription.min_severity)
+            .join(Subscription, col(Subscription.chat_id) == col(Chat.id))
+            .where(col(Subscription.paused).is_(False), col(Chat.bot_member).is_(True))
+        )
+        if draft.target_kind == "province":
+            query = query.where(col(Subscription.province_code) == officer.jurisdiction.code)
+        else:
+            commune = await _commune_area(session, draft.commune_code or "")
+            query = query.where(col(Subscription.commune_id) == commune.id)
+            if draft.target_kind == "residential":
+                wanted = [*draft.residential_ids, commune.id]
+                query = query.where(col(Subscription.area_id).in_(wanted))
+        rows = await session.exec(query.order_by(col(Chat.id)))
+        return [(r[0] or 0, r[1], r[2], r[3]) for r in rows]
+
+    # -- confirm, correct, end ------------------------------------------------------------
+
+    async def confirm(self, officer_id: int, token: str) -> Sent:
+        """Write the alert and one delivery row per group, once: a second press sends nothing."""
+        try:
+            sent = await self._confirm(officer_id, token)
+        except IntegrityError:
+            sent = None
+        if sent is None:
+            return await self._already_sent(token)
+        self._notify()
+        return sent
+
+    async def _confirm(self, officer_id: int, token: str) -> Sent | None:
+        officer = await self._officers.officer(officer_id)
+        if officer is None:
+            raise AlertError("errors.not_officer")
+        async with self._sessions() as session, session.begin():
+            row = await session.get(AlertDraft, officer_id)
+            if row is None or row.token != token:
+                return None
+            draft = Draft.from_json(row.token, row.step, row.data)
+            content = await self.content(officer, draft)
+            alert = self._alert_row(officer, draft, content)
+            session.add(alert)
+            await session.flush()
+            assert alert.id is not None
+            audience = await self._audience(session, officer, draft)
+            targets = [
+                Target(tg_id, chat_id, not receives(minimum, content.severity), language)
+                for chat_id, tg_id, language, minimum in audience
+            ]
+            priority = content.severity.rank
+            await enqueue(session, ALERT_KIND, alert.id, targets, priority=priority)
+            alert.recipients = sum(1 for t in targets if not t.filtered)
+            await session.delete(row)
+            await record_audit(
+                session,
+                officer_id,
+                "alert_sent",
+                f"#{alert.id} {content.area}",
+                alert.recipients,
+                detail=f"{content.severity.value}/{content.category}",
+            )
+            return Sent(alert.id, alert.recipients, len(targets) - alert.recipients)
+
+    def _alert_row(self, officer: OfficerView, draft: Draft, content: AlertContent) -> Alert:
+        targets = {
+            "province": officer.jurisdiction.province_code,
+            "commune": draft.commune_code,
+            "residential": draft.residential_ids,
+        }
+        return Alert(
+            draft_token=draft.token,
+            officer_telegram_id=officer.telegram_id,
+            issuer=content.issuer,
+            target_kind=draft.target_kind or "commune",
+            target_codes=json.dumps(targets),
+            target_label=content.area[:512],
+            severity=content.severity.value,
+            category=content.category,
+            text=content.text,
+            photo_file_id=content.photo_file_id,
+            lat=content.lat,
+            lon=content.lon,
+            valid_until=content.valid_until,
+            exercise=content.exercise,
+        )
+
+    async def _already_sent(self, token: str) -> Sent:
+        async with self._sessions() as session:
+            alert = (
+                await session.exec(select(Alert).where(col(Alert.draft_token) == token))
+            ).first()
+        if alert is None or alert.id is None:
+            raise AlertError("compose.expired")
+        return Sent(alert.id, alert.recipients, 0, already=True)
+
+    async def correct(self, actor: int, alert_id: int, text: str) -> Alert:
+        """Replace the text; every delivered copy is edited, pending ones go out corrected."""
+        async with self._sessions() as session, session.begin():
+            alert = await self._managed(session, actor, alert_id)
+            if alert.status == CANCELLED:
+                raise AlertError("manage.already_ended", number=alert_id)
+            problem = check_text(text, alert.photo_file_id is not None)
+            if problem is not None:
+                raise problem
+            alert.text, alert.version, alert.updated_at = text.strip(), alert.version + 1, utcnow()
+            await request_edit(session, ALERT_KIND, alert_id)
+            await record_audit(session, actor, "alert_corrected", f"#{alert_id}", alert.recipients)
+        self._notify()
+        return alert
+
+    async def end(self, actor: int, alert_id: int) -> Alert:
+        """End (cancel) the alert: every delivered copy is edited to show it no longer applies."""
+        async with self._sessions() as session, session.begin():
+            alert = await self._managed(session, actor, alert_id)
+            if alert.status == CANCELLED:
+                raise AlertError("manage.already_ended", number=alert_id)
+            alert.status, alert.version, alert.updated_at = CANCELLED, alert.version + 1, utcnow()
+            await request_edit(session, ALERT_KIND, alert_id)
+            await record_audit(session, actor, "alert_cancelled", f"#{alert_id}", alert.recipients)
+        self._notify()
+        return alert
+
+    async def _managed(self, session: AsyncSession, actor: int, alert_id: int) -> Alert:
+        alert = await session.get(Alert, alert_id)
+        if alert is None:
+            raise AlertError("manage.unknown_alert", number=alert_id)
+        if not await self._may_manage(actor, alert):
+            raise AlertError("manage.not_yours", number=alert_id)
+        return alert
+
+    async def _may_manage(self, actor: int, alert: Alert) -> bool:
+        if self._officers.is_superadmin(actor) or actor == alert.officer_telegram_id:
+            return True
+        officer = await self._officers.officer(actor)
+        if officer is None:
+            return False
+        targets = json.loads(alert.target_codes or "{}")
+        if officer.jurisdiction.kind == "province":
+            return bool(officer.jurisdiction.code == targets.get("province"))
+        return bool(officer.jurisdiction.code == targets.get("commune"))
+
+    # -- receipts and status --------------------------------------------------------------
+
+    async def acknowledge(self, alert_id: int, chat_telegram_id: int, user_id: int) -> bool:
+        """Record the group's "received" once; True if this press was the first."""
+        try:
+            async with self._sessions() as session, session.begin():
+                chat = (
+                    await session.exec(
+                        select(Chat).where(col(Chat.telegram_id) == chat_telegram_id)
+                    )
+                ).first()
+                if chat is None or chat.id is None or await session.get(Alert, alert_id) is None:
+                    raise AlertError("manage.unknown_alert", number=alert_id)
+                seen = await session.exec(
+                    select(AlertAck.id).where(
+                        col(AlertAck.alert_id) == alert_id, col(AlertAck.chat_id) == chat.id
+                    )
+                )
+                if seen.first() is not None:
+                    return False
+                session.add(AlertAck(alert_id=alert_id, chat_id=chat.id, user_telegram_id=user_id))
+            return True
+        except IntegrityError:  # another admin of the group pressed at the same moment
+            return False
+
+    async def status(self, actor: int, alert_id: int) -> AlertStatus:
+        """Delivered, pending, failed, filtered and acknowledged copies, and timings."""
+        async with self._sessions() as session:
+            alert = await self._managed(session, actor, alert_id)
+            stats = await delivery_stats(session, ALERT_KIND, alert_id)
+            acks = await session.scalar(
+                select(func.count()).select_from(AlertAck).where(col(AlertAck.alert_id) == alert_id)
+            )
+        return AlertStatus(
+            alert_id, alert.status, alert.version, alert.target_label, stats, int(acks or 0)
+        )
+
+    async def recent(self, actor: int, limit: int = 5) -> list[Alert]:
+        """The actor's latest alerts (all alerts for a superadmin)."""
+        async with self._sessions() as session:
+            query = select(Alert).order_by(col(Alert.id).desc()).limit(limit)
+            if not self._officers.is_superadmin(actor):
+                query = query.where(col(Alert.officer_telegram_id) == actor)
+            return list(await session.exec(query))
+
+    # -- rendering for the delivery engine ------------------------------------------------
+
+    async def render(self, alert_id: int, language: str | None, _chat_id: int) -> Outgoing:
+        """The current content of alert `alert_id` for one group."""
+        async with self._sessions() as session:
+            alert = await session.get(Alert, alert_id)
+        if alert is None:
+            raise LookupError(f"alert {alert_id} does not exist")
+        return render_alert(self._catalog, language, content_of(alert), self._tz)
+
+
+def content_of(alert: Alert) -> AlertContent:
+    """A stored alert as content to render."""
+    return AlertContent(
+        severity=Severity(alert.severity),
+        category=alert.category if alert.category in CATEGORIES else "other",
+        area=alert.target_label,
+        text=alert.text,
+        issuer=alert.issuer,
+        valid_until=alert.valid_until,
+        exercise=alert.exercise,
+        number=alert.id,
+        photo_file_id=alert.photo_file_id,
+        lat=alert.lat,
+        lon=alert.lon,
+        corrections=max(0, alert.version - 1) if alert.status != CANCELLED else 0,
+        cancelled=alert.status == CANCELLED,
+    )
+
+
+async def _commune_area(session: AsyncSession, code: str) -> Area:
+    result = await session.exec(
+        select(Area).where(col(Area.code) == code, col(Area.kind) == AreaKind.COMMUNE.value)
+    )
+    area = result.first()
+    if area is None:
+        raise AlertError("compose.outside_jurisdiction")
+    return area

@@ -1,0 +1,144 @@
+"""Officers and their jurisdiction (a commune or a whole province), and the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.areas import AdminUnits, Commune, Province
+from storage.db import SessionFactory
+from storage.models import AuditEntry, Officer
+from storage.types import utcnow
+
+CLI_ACTOR = 0  # the audit log's actor for changes made with the `canhgac` command line
+
+
+class UnknownJurisdiction(Exception):
+    """The area code is neither a province nor a commune code."""
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    """Where an officer may send alerts."""
+
+    kind: str  # "province" or "commune"
+    code: str
+    name: str
+    province_code: str
+    label: str
+
+    def covers(self, commune: Commune) -> bool:
+        """Whether the commune lies inside this jurisdiction."""
+        if self.kind == "province":
+            return commune.province_code == self.code
+        return commune.code == self.code
+
+
+@dataclass(frozen=True)
+class OfficerView:
+    telegram_id: int
+    name: str | None
+    jurisdiction: Jurisdiction
+    active: bool
+
+    @property
+    def issuer(self) -> str:
+        """The issuing unit shown under alerts: "Công an Phường Đống Đa"."""
+        return f"Công an {self.jurisdiction.name}"
+
+
+def jurisdiction_of(units: AdminUnits, code: str) -> Jurisdiction:
+    """The jurisdiction named by an official province or commune code."""
+    unit = units.province(code) or units.commune(code)
+    if isinstance(unit, Province):
+        return Jurisdiction("province", unit.code, unit.name, unit.code, unit.name)
+    if isinstance(unit, Commune):
+        return Jurisdiction("commune", unit.code, unit.name, unit.province_code, unit.label)
+    raise UnknownJurisdiction(code)
+
+
+async def record_audit(
+    session: AsyncSession,
+    actor: int,
+    action: str,
+    target: str,
+    recipients: int | None = None,
+    detail: str = "",
+) -> None:
+    """Add an audit entry inside the caller's transaction."""
+    session.add(
+        AuditEntry(
+            actor_telegram_id=actor,
+            action=action,
+            target=target[:255],
+            recipients=recipients,
+            detail=detail[:1024],
+        )
+    )
+
+
+class OfficerService:
+    """Grants, revokes and looks up officers; superadmins come from the settings."""
+
+    def __init__(self, sessions: SessionFactory, units: AdminUnits, superadmins: frozenset[int]):
+        self._sessions = sessions
+        self._units = units
+        self._superadmins = superadmins
+
+    def is_superadmin(self, telegram_id: int) -> bool:
+        return telegram_id in self._superadmins
+
+    async def officer(self, telegram_id: int) -> OfficerView | None:
+        """The active officer with this Telegram id, if any."""
+        async with self._sessions() as session:
+            row = await _officer_row(session, telegram_id)
+        if row is None or not row.active:
+            return None
+        return self._view(row)
+
+    async def grant(
+        self, actor: int, telegram_id: int, area_code: str, name: str | None = None
+    ) -> OfficerView:
+        """Make (or update) an officer with this jurisdiction."""
+        jurisdiction = jurisdiction_of(self._units, area_code.strip())
+        async with self._sessions() as session, session.begin():
+            row = await _officer_row(session, telegram_id)
+            if row is None:
+                row = Officer(telegram_id=telegram_id, area_code=jurisdiction.code)
+                session.add(row)
+            row.area_code, row.active, row.granted_by = jurisdiction.code, True, actor
+            row.name, row.updated_at = (name or row.name), utcnow()
+            await record_audit(
+                session, actor, "officer_granted", f"{telegram_id}", detail=jurisdiction.label
+            )
+        return self._view(row)
+
+    async def revoke(self, actor: int, telegram_id: int) -> bool:
+        """Take the officer rights away; False if the person was not an officer."""
+        async with self._sessions() as session, session.begin():
+            row = await _officer_row(session, telegram_id)
+            if row is None or not row.active:
+                return False
+            row.active, row.updated_at = False, utcnow()
+            await record_audit(session, actor, "officer_revoked", f"{telegram_id}")
+        return True
+
+    async def all(self) -> list[OfficerView]:
+        """Every active officer, by jurisdiction code."""
+        async with self._sessions() as session:
+            rows = await session.exec(
+                select(Officer).where(col(Officer.active)).order_by(col(Officer.area_code))
+            )
+            return [self._view(row) for row in rows]
+
+    def _view(self, row: Officer) -> OfficerView:
+        return OfficerView(
+            row.telegram_id, row.name, jurisdiction_of(self._units, row.area_code), row.active
+        )
+
+
+async def _officer_row(session: AsyncSession, telegram_id: int) -> Officer | None:
+    result = await session.exec(select(Officer).where(col(Officer.telegram_id) == telegram_id))
+    return result.first()

@@ -1,0 +1,47 @@
+"""Replies to the bot's ForceReply prompts, dispatched by the prompt's kind.
+
+A prompt is stored (chat, message, person, kind) by `PromptService`; this handler runs before
+all others (group -1) and, when a reply answers an open prompt, hands it to the feature that
+asked and stops there. Replies that answer nothing flow on to the other handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, filters
+
+from bot.services.prompts import PendingPrompt
+from handlers.base import Context, services
+
+PromptAnswer = Callable[[Update, Context, PendingPrompt], Awaitable[None]]
+_REGISTRY = "prompt_answers"
+PROMPT_GROUP = -1  # before every feature handler
+
+
+def on_prompt(app: Application, kind: str, answer: PromptAnswer) -> None:
+    """Let `answer` handle replies to prompts of `kind`."""
+    app.bot_data.setdefault(_REGISTRY, {})[kind] = answer
+
+
+async def answer_prompt(update: Update, context: Context) -> None:
+    """Dispatch a reply to the prompt it answers, if it is open and addressed to the sender."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if chat is None or user is None or message is None or message.reply_to_message is None:
+        return
+    asked = message.reply_to_message
+    if asked.from_user is None or asked.from_user.id != context.bot.id:
+        return
+    pending = await services(context).prompts.pending(chat.id, asked.message_id, user.id)
+    answer = context.application.bot_data.get(_REGISTRY, {}).get(pending.kind) if pending else None
+    if pending is None or answer is None:
+        return
+    await answer(update, context, pending)
+    raise ApplicationHandlerStop
+
+
+def register(app: Application) -> None:
+    """Add the prompt dispatcher (features add their kinds with `on_prompt`)."""
+    reply = filters.REPLY & filters.TEXT & ~filters.COMMAND
+    app.add_handler(MessageHandler(reply, answer_prompt), group=PROMPT_GROUP)

@@ -1,0 +1,60 @@
+"""Police alerts, the officer's draft while composing, and groups' acknowledgements."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UtcDateTime, utcnow
+
+
+class Alert(SQLModel, table=True):
+    """A confirmed alert; `version` grows with each correction, copies are edited to match."""
+
+    __tablename__ = "alerts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_token: str = Field(max_length=32, unique=True)
+    officer_telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    issuer: str = Field(max_length=160)
+    target_kind: str = Field(max_length=16)
+    target_codes: str = Field(default="", max_length=1024)
+    target_label: str = Field(max_length=512)
+    severity: str = Field(max_length=16)
+    category: str = Field(max_length=32)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    photo_file_id: str | None = Field(default=None, max_length=255)
+    lat: float | None = None
+    lon: float | None = None
+    valid_until: datetime = Field(sa_type=UtcDateTime)
+    exercise: bool = False
+    status: str = Field(default="active", max_length=16)
+    version: int = 1
+    recipients: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class AlertDraft(SQLModel, table=True):
+    """The alert an officer is composing; kept in the database so a restart loses nothing."""
+
+    __tablename__ = "alert_drafts"
+
+    officer_telegram_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    token: str = Field(max_length=32)
+    step: str = Field(max_length=32)
+    data: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class AlertAck(SQLModel, table=True):
+    """A group's "received": the first administrator's press, once per group."""
+
+    __tablename__ = "alert_acks"
+    __table_args__ = (UniqueConstraint("alert_id", "chat_id", name="uq_alert_acks_chat"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alerts.id", index=True)
+    chat_id: int = Field(foreign_key="chats.id")
+    user_telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
