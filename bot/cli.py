@@ -21,6 +21,15 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations and load the area list")
+    officer = commands.add_parser("officer", help="grant, revoke and list officers")
+    officer_commands = officer.add_subparsers(dest="officer_command", required=True)
+    add = officer_commands.add_parser("add", help="grant officer rights for a commune or province")
+    add.add_argument("--telegram-id", type=int, required=True)
+    add.add_argument("--area", required=True, help="official commune (5 digits) or province code")
+    add.add_argument("--name", default=None)
+    remove = officer_commands.add_parser("remove", help="revoke officer rights")
+    remove.add_argument("--telegram-id", type=int, required=True)
+    officer_commands.add_parser("list", help="list active officers")
     return parser
 
 
@@ -29,6 +38,36 @@ async def _db_upgrade(settings: Settings) -> None:
 
     engine = await prepare_database(settings)
     await engine.dispose()
+
+
+async def _officer(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.areas import AdminUnits
+    from bot.runner import prepare_database
+    from bot.services.officers import CLI_ACTOR, OfficerService, UnknownJurisdiction
+    from storage.db import session_factory
+
+    engine = await prepare_database(settings)
+    officers = OfficerService(session_factory(engine), AdminUnits.load(), settings.superadmin_ids)
+    try:
+        if args.officer_command == "add":
+            try:
+                view = await officers.grant(CLI_ACTOR, args.telegram_id, args.area, args.name)
+            except UnknownJurisdiction:
+                print(
+                    f"canhgac: no commune or province has the code {args.area!r}.", file=sys.stderr
+                )
+                return 2
+            print(f"{view.telegram_id}\t{view.name or ''}\t{view.jurisdiction.label}")
+        elif args.officer_command == "remove":
+            if not await officers.revoke(CLI_ACTOR, args.telegram_id):
+                print(f"canhgac: {args.telegram_id} is not an officer.", file=sys.stderr)
+                return 1
+        else:
+            for view in await officers.all():
+                print(f"{view.telegram_id}\t{view.name or ''}\t{view.jurisdiction.label}")
+    finally:
+        await engine.dispose()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(run_bot(settings, webhook=args.webhook))
         elif args.command == "db":
             asyncio.run(_db_upgrade(settings))
+        elif args.command == "officer":
+            return asyncio.run(_officer(settings, args))
     except SettingsError as exc:
         print(f"canhgac: {exc}", file=sys.stderr)
         return 2
