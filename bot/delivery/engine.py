@@ -96,7 +96,7 @@ class DeliveryEngine:
         self.config = config or DeliveryConfig()
         self.owner = owner or new_owner_id()
         self._renderers: dict[str, tuple[Renderer, bool]] = {}
-        self._cache: dict[tuple[Any, ...], Outgoing] = {}
+        self._cache: dict[tuple[Any, ...], tuple[Outgoing, InlineKeyboardMarkup | None]] = {}
         self._wake = asyncio.Event()
         self._flush = asyncio.Event()
         self._outcomes: list[_Outcome] = []
@@ -234,11 +234,11 @@ class DeliveryEngine:
         return _Outcome(c.id, "fail", note="chat migrated too many times")
 
     async def _send_or_edit(self, c: Claim, chat_id: int) -> _Outcome:
-        out = await self._render(c, chat_id)
+        out, markup = await self._render(c, chat_id)
         if c.message_id is None:
-            message = await self._send(chat_id, out)
+            message = await self._send(chat_id, out, markup)
             return self._done(c, message.message_id, out.photo is not None)
-        await self._edit(chat_id, c.message_id, c.is_photo, out)
+        await self._edit(chat_id, c.message_id, c.is_photo, out, markup)
         return self._done(c, c.message_id, c.is_photo)
 
     def _done(self, c: Claim, message_id: int, is_photo: bool, note: str | None = None) -> _Outcome:
@@ -264,7 +264,8 @@ class DeliveryEngine:
         async with self.sessions() as session, session.begin():
             await fn(session, *args)
 
-    async def _render(self, c: Claim, chat_id: int) -> Outgoing:
+    async def _render(self, c: Claim, chat_id: int) -> tuple[Outgoing, InlineKeyboardMarkup | None]:
+        """The content and its keyboard, rendered once per version (and chat, if per_chat)."""
         entry = self._renderers.get(c.kind)
         if entry is None:
             raise LookupError(f"no renderer registered for {c.kind!r}")
@@ -276,12 +277,14 @@ class DeliveryEngine:
         out = await renderer(c.ref_id, c.language, chat_id)
         if len(self._cache) > 4096:
             self._cache.clear()
-        self._cache[key] = out
-        return out
+        self._cache[key] = (out, to_markup(out))
+        return self._cache[key]
 
     # -- Bot API -------------------------------------------------------------------------
 
-    async def _send(self, chat_id: int, out: Outgoing) -> Message:
+    async def _send(
+        self, chat_id: int, out: Outgoing, markup: InlineKeyboardMarkup | None
+    ) -> Message:
         paid: dict[str, Any] = {"allow_paid_broadcast": True} if self.config.paid_broadcast else {}
         if out.photo is not None:
             return await self.bot.send_photo(
@@ -289,7 +292,7 @@ class DeliveryEngine:
                 out.photo,
                 caption=out.text,
                 parse_mode=ParseMode.HTML,
-                reply_markup=to_markup(out),
+                reply_markup=markup,
                 rate_limit_args=BULK_ARGS,
                 **paid,
             )
@@ -297,20 +300,27 @@ class DeliveryEngine:
             chat_id,
             out.text,
             parse_mode=ParseMode.HTML,
-            reply_markup=to_markup(out),
+            reply_markup=markup,
             link_preview_options=LinkPreviewOptions(is_disabled=out.disable_preview),
             rate_limit_args=BULK_ARGS,
             **paid,
         )
 
-    async def _edit(self, chat_id: int, message_id: int, is_photo: bool, out: Outgoing) -> None:
+    async def _edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        is_photo: bool,
+        out: Outgoing,
+        markup: InlineKeyboardMarkup | None,
+    ) -> None:
         if is_photo:
             await self.bot.edit_message_caption(
                 chat_id=chat_id,
                 message_id=message_id,
                 caption=out.text,
                 parse_mode=ParseMode.HTML,
-                reply_markup=to_markup(out),
+                reply_markup=markup,
                 rate_limit_args=BULK_ARGS,
             )
             return
@@ -319,7 +329,7 @@ class DeliveryEngine:
             chat_id=chat_id,
             message_id=message_id,
             parse_mode=ParseMode.HTML,
-            reply_markup=to_markup(out),
+            reply_markup=markup,
             link_preview_options=LinkPreviewOptions(is_disabled=out.disable_preview),
             rate_limit_args=BULK_ARGS,
         )

@@ -19,11 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 @dataclass(frozen=True)
 class Window:
-    """`limit` requests per `span` seconds, counted under `key`."""
+    """`limit` requests per `span` seconds, counted under `key`.
+
+    `even` also spaces grants at least `span / limit` apart: a full window granted at once
+    reaches the server spread out by its processing time, so the next burst would overlap it.
+    """
 
     key: str
     span: float
     limit: int
+    even: bool = False
+
+    @property
+    def interval(self) -> float:
+        """Minimum time between two grants (0 unless `even`)."""
+        return self.span / self.limit if self.even else 0.0
 
 
 @dataclass(frozen=True)
@@ -65,10 +75,11 @@ class LocalWindows:
         times = self._log.setdefault(window.key, deque())
         while times and times[0] <= now - window.span:
             times.popleft()
+        spacing = times[-1] + window.interval - now if times else 0.0
         excess = len(times) - window.limit
         if excess < 0:
-            return 0.0
-        return times[excess] + window.span - now
+            return max(0.0, spacing)
+        return max(spacing, times[excess] + window.span - now)
 
     async def try_acquire(self, global_window: Window, chat_window: Window | None) -> Verdict:
         now = time.monotonic()
@@ -90,7 +101,7 @@ class LocalWindows:
         return None
 
 
-# KEYS: pause, counter, global, [chat]; ARGV: global span ms, global limit, [chat span, limit].
+# KEYS: pause, counter, global, [chat]; ARGV per window: span ms, limit, minimum interval ms.
 # Times come from the Redis server so that every process uses the same clock.
 _REDIS_SCRIPT = """
 local t = redis.call('TIME')
@@ -99,14 +110,20 @@ local waits = {0, 0}
 local paused = redis.call('PTTL', KEYS[1])
 if paused > 0 then waits[1] = paused end
 for i = 3, #KEYS do
-  local span = tonumber(ARGV[(i - 3) * 2 + 1])
-  local limit = tonumber(ARGV[(i - 3) * 2 + 2])
+  local span = tonumber(ARGV[(i - 3) * 3 + 1])
+  local limit = tonumber(ARGV[(i - 3) * 3 + 2])
+  local interval = tonumber(ARGV[(i - 3) * 3 + 3])
+  local slot = (i == 3) and 1 or 2
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - span)
   local n = redis.call('ZCARD', KEYS[i])
   if n >= limit then
     local oldest = redis.call('ZRANGE', KEYS[i], n - limit, n - limit, 'WITHSCORES')
     local w = tonumber(oldest[2]) + span - now
-    local slot = (i == 3) and 1 or 2
+    if w > waits[slot] then waits[slot] = w end
+  end
+  if interval > 0 and n > 0 then
+    local last = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+    local w = tonumber(last[2]) + interval - now
     if w > waits[slot] then waits[slot] = w end
   end
 end
@@ -115,7 +132,7 @@ if waits[1] > 0 or waits[2] > 0 then
 end
 local id = redis.call('INCR', KEYS[2])
 for i = 3, #KEYS do
-  local span = tonumber(ARGV[(i - 3) * 2 + 1])
+  local span = tonumber(ARGV[(i - 3) * 3 + 1])
   redis.call('ZADD', KEYS[i], now, tostring(now) .. ':' .. id)
   redis.call('PEXPIRE', KEYS[i], math.ceil(span) + 1000)
 end
@@ -139,7 +156,7 @@ class RedisWindows:
         keys += [f"{self._prefix}:{w.key}" for w in windows]
         args: list[float | int] = []
         for w in windows:
-            args += [w.span * 1000.0, w.limit]
+            args += [w.span * 1000.0, w.limit, w.interval * 1000.0]
         result = await self._script(keys=keys, args=args)
         return Verdict(float(result[0]) / 1000.0, float(result[1]) / 1000.0)
 
@@ -193,9 +210,10 @@ class PostgresWindows:
             {"key": window.key, "since": now - window.span, "limit": window.limit},
         )
         recent = [float(a) for a in result.scalars()]
+        spacing = recent[0] + window.interval - now if recent else 0.0
         if len(recent) < window.limit:
-            return 0.0
-        return recent[-1] + window.span - now
+            return max(0.0, spacing)
+        return max(spacing, recent[-1] + window.span - now)
 
     async def _paused(self, conn: Any, now: float) -> float:
         result = await conn.execute(

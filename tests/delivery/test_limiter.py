@@ -64,6 +64,14 @@ async def test_window_grants_limit_requests_then_says_how_long_to_wait(
     assert not refused.granted and 0 < refused.global_wait <= 1.0 and refused.chat_wait == 0
 
 
+async def test_even_window_spaces_grants(stores: StoreFactory) -> None:
+    store = stores()
+    even = Window("global", 1.0, 4, even=True)
+    assert (await store.try_acquire(even, None)).granted
+    refused = await store.try_acquire(even, None)  # a burst is not allowed: 0.25 s apart
+    assert not refused.granted and 0 < refused.global_wait <= 0.25
+
+
 async def test_chat_window_is_separate_from_the_global_one(stores: StoreFactory) -> None:
     store = stores()
     glob, chat = Window("global", 1.0, 10), Window("chat:-5", 60.0, 2)
@@ -83,12 +91,15 @@ async def test_pause_stops_every_grant(stores: StoreFactory) -> None:
 
 def test_bulk_leaves_the_reserve_and_chats_get_telegram_limits() -> None:
     gate = FloodGate(DeliveryConfig(interactive_reserve=2, window_margin=0.0))
-    assert gate.windows(None, INTERACTIVE, False) == (Window("global", 1.0, 30), None)
+    assert gate.windows(None, INTERACTIVE, False) == (Window("global", 1.0, 30, True), None)
     assert gate.windows(-100, BULK, False) == (
-        Window("global", 1.0, 28),
+        Window("global", 1.0, 28, True),
         Window("chat:-100", 60.0, 20),
     )
-    assert gate.windows(42, BULK, True) == (Window("paid", 1.0, 998), Window("chat:42", 1.0, 1))
+    assert gate.windows(42, BULK, True) == (
+        Window("paid", 1.0, 998, True),
+        Window("chat:42", 1.0, 1),
+    )
 
 
 async def test_interactive_request_overtakes_queued_bulk() -> None:
