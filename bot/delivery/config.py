@@ -18,8 +18,11 @@ class DeliveryConfig:
     interactive_reserve: int = 1
     # Added to every window: requests reach Telegram a little later than we grant them.
     window_margin: float = 0.03
+    # Global grants are paced: at most limit * pace_seconds of them in any pace_seconds.
+    pace_seconds: float = 0.03
     batch_size: int = 100
-    max_in_flight: int = 64
+    # Rows being sent at once; most of them wait in the limiter, few are on the wire.
+    max_in_flight: int = 200
     lease_seconds: float = 120.0
     max_attempts: int = 6
     backoff_base: float = 0.5

@@ -142,7 +142,7 @@ class DeliveryEngine:
 
     async def _run(self) -> None:
         cfg = self.config
-        low_water = max(1, min(cfg.batch_size, cfg.max_in_flight) // 4)
+        low_water = max(1, min(cfg.batch_size, cfg.max_in_flight) // 2)
         while not self._stopping:
             self._wake.clear()
             free = cfg.max_in_flight - len(self._tasks)

@@ -69,10 +69,10 @@ class FloodGate:
         """The global window (by lane) and the chat's window for one request."""
         c, margin = self.config, self.config.window_margin
         reserve = c.interactive_reserve if lane == BULK else 0
-        if paid:
-            glob = Window("paid", 1.0 + margin, max(1, c.paid_global_per_second - reserve), True)
-        else:
-            glob = Window("global", 1.0 + margin, max(1, c.global_per_second - reserve), True)
+        per_second = c.paid_global_per_second if paid else c.global_per_second
+        limit = max(1, per_second - reserve)
+        burst = max(1, round(limit * c.pace_seconds))
+        glob = Window("paid" if paid else "global", 1.0 + margin, limit, burst)
         if chat_id is None:
             return glob, None
         if chat_id < 0:

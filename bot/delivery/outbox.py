@@ -247,37 +247,32 @@ async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> None:
 
 
 async def delivery_stats(session: AsyncSession, kind: str, ref_id: int) -> DeliveryStats:
-    """Counts and timings of one job."""
+    """Counts and timings of one job (a few indexed queries, cheap enough to poll)."""
     job = and_(col(Delivery.kind) == kind, col(Delivery.ref_id) == ref_id)
-    counts: dict[str, int] = {}
     result = await session.execute(
         select(col(Delivery.status), func.count()).where(job).group_by(col(Delivery.status))
     )
-    for status, n in result.all():
-        counts[status] = int(n)
-    start = (await session.execute(select(func.min(col(Delivery.created_at))).where(job))).scalar()
-    times = (
-        await session.execute(
-            select(col(Delivery.delivered_at))
-            .where(job, col(Delivery.delivered_at).is_not(None))
-            .order_by(col(Delivery.delivered_at))
-        )
-    ).scalars()
-    delivered_at = [t for t in times if t is not None]
-    return _stats(counts, start, delivered_at)
-
-
-def _stats(
-    counts: dict[str, int], start: datetime | None, delivered_at: list[datetime]
-) -> DeliveryStats:
+    counts = {status: int(n) for status, n in result.all()}
+    span = await session.execute(
+        select(func.min(col(Delivery.created_at)), func.min(col(Delivery.delivered_at))).where(job)
+    )
+    start, first_at = span.one()
     delivered, pending = counts.get(_DELIVERED, 0), counts.get(_PENDING, 0)
     sendable = delivered + pending  # failed copies will never arrive
 
-    def reached(share: float) -> float | None:
+    async def reached(share: float) -> float | None:
         need = math.ceil(sendable * share)
-        if start is None or need == 0 or len(delivered_at) < need:
+        if start is None or need == 0 or delivered < need:
             return None
-        return (delivered_at[need - 1] - start).total_seconds()
+        nth = await session.execute(
+            select(col(Delivery.delivered_at))
+            .where(job, col(Delivery.delivered_at).is_not(None))
+            .order_by(col(Delivery.delivered_at))
+            .offset(need - 1)
+            .limit(1)
+        )
+        at = nth.scalar()
+        return None if at is None else (at - start).total_seconds()
 
     return DeliveryStats(
         delivered=delivered,
@@ -285,7 +280,7 @@ def _stats(
         failed=counts.get(_FAILED, 0),
         filtered=counts.get(_FILTERED, 0),
         total=sum(counts.values()),
-        first_at=delivered_at[0] if delivered_at else None,
-        t50_seconds=reached(0.5),
-        t100_seconds=reached(1.0),
+        first_at=first_at,
+        t50_seconds=await reached(0.5),
+        t100_seconds=await reached(1.0),
     )

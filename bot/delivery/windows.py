@@ -21,19 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 class Window:
     """`limit` requests per `span` seconds, counted under `key`.
 
-    `even` also spaces grants at least `span / limit` apart: a full window granted at once
-    reaches the server spread out by its processing time, so the next burst would overlap it.
+    With `burst` > 0 grants are also paced: at most `burst` in any `burst * span / limit`
+    seconds. A full window granted at once reaches the server spread out by processing time, so
+    the window's next turn would overlap it; a small burst lets a late grant catch up.
     """
 
     key: str
     span: float
     limit: int
-    even: bool = False
+    burst: int = 0
 
     @property
-    def interval(self) -> float:
-        """Minimum time between two grants (0 unless `even`)."""
-        return self.span / self.limit if self.even else 0.0
+    def pace(self) -> float:
+        """The time `burst` grants must span at least (0: no pacing)."""
+        return self.burst * self.span / self.limit if self.burst else 0.0
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ class LocalWindows:
         times = self._log.setdefault(window.key, deque())
         while times and times[0] <= now - window.span:
             times.popleft()
-        spacing = times[-1] + window.interval - now if times else 0.0
+        paced = window.burst and len(times) >= window.burst
+        spacing = times[-window.burst] + window.pace - now if paced else 0.0
         excess = len(times) - window.limit
         if excess < 0:
             return max(0.0, spacing)
@@ -101,7 +103,7 @@ class LocalWindows:
         return None
 
 
-# KEYS: pause, counter, global, [chat]; ARGV per window: span ms, limit, minimum interval ms.
+# KEYS: pause, counter, global, [chat]; ARGV per window: span ms, limit, burst, pace ms.
 # Times come from the Redis server so that every process uses the same clock.
 _REDIS_SCRIPT = """
 local t = redis.call('TIME')
@@ -110,9 +112,10 @@ local waits = {0, 0}
 local paused = redis.call('PTTL', KEYS[1])
 if paused > 0 then waits[1] = paused end
 for i = 3, #KEYS do
-  local span = tonumber(ARGV[(i - 3) * 3 + 1])
-  local limit = tonumber(ARGV[(i - 3) * 3 + 2])
-  local interval = tonumber(ARGV[(i - 3) * 3 + 3])
+  local span = tonumber(ARGV[(i - 3) * 4 + 1])
+  local limit = tonumber(ARGV[(i - 3) * 4 + 2])
+  local burst = tonumber(ARGV[(i - 3) * 4 + 3])
+  local pace = tonumber(ARGV[(i - 3) * 4 + 4])
   local slot = (i == 3) and 1 or 2
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - span)
   local n = redis.call('ZCARD', KEYS[i])
@@ -121,9 +124,9 @@ for i = 3, #KEYS do
     local w = tonumber(oldest[2]) + span - now
     if w > waits[slot] then waits[slot] = w end
   end
-  if interval > 0 and n > 0 then
-    local last = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
-    local w = tonumber(last[2]) + interval - now
+  if burst > 0 and n >= burst then
+    local last = redis.call('ZRANGE', KEYS[i], -burst, -burst, 'WITHSCORES')
+    local w = tonumber(last[2]) + pace - now
     if w > waits[slot] then waits[slot] = w end
   end
 end
@@ -132,7 +135,7 @@ if waits[1] > 0 or waits[2] > 0 then
 end
 local id = redis.call('INCR', KEYS[2])
 for i = 3, #KEYS do
-  local span = tonumber(ARGV[(i - 3) * 3 + 1])
+  local span = tonumber(ARGV[(i - 3) * 4 + 1])
   redis.call('ZADD', KEYS[i], now, tostring(now) .. ':' .. id)
   redis.call('PEXPIRE', KEYS[i], math.ceil(span) + 1000)
 end
@@ -156,7 +159,7 @@ class RedisWindows:
         keys += [f"{self._prefix}:{w.key}" for w in windows]
         args: list[float | int] = []
         for w in windows:
-            args += [w.span * 1000.0, w.limit, w.interval * 1000.0]
+            args += [w.span * 1000.0, w.limit, w.burst, w.pace * 1000.0]
         result = await self._script(keys=keys, args=args)
         return Verdict(float(result[0]) / 1000.0, float(result[1]) / 1000.0)
 
@@ -210,7 +213,8 @@ class PostgresWindows:
             {"key": window.key, "since": now - window.span, "limit": window.limit},
         )
         recent = [float(a) for a in result.scalars()]
-        spacing = recent[0] + window.interval - now if recent else 0.0
+        paced = window.burst and len(recent) >= window.burst
+        spacing = recent[window.burst - 1] + window.pace - now if paced else 0.0
         if len(recent) < window.limit:
             return max(0.0, spacing)
         return max(spacing, recent[-1] + window.span - now)

@@ -40,7 +40,7 @@ def make_bot(
     token: str, api_base_url: str, config: DeliveryConfig, engine: AsyncEngine | None
 ) -> ExtBot[Any]:
     """An ExtBot under the shared rate limiter, with a connection pool sized for bulk sending."""
-    pool = max(16, config.max_in_flight * 2)
+    pool = 32  # ample: the limiter keeps only a few requests on the wire at once
     return ExtBot(
         token,
         base_url=api_base_url,
@@ -116,7 +116,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--paid-broadcast", action="store_true")
     p.add_argument("--lease-seconds", type=float, default=120.0)
     p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--max-in-flight", type=int, default=64)
+    p.add_argument("--max-in-flight", type=int, default=200)
     return p.parse_args(argv)
 
 

@@ -64,11 +64,12 @@ async def test_window_grants_limit_requests_then_says_how_long_to_wait(
     assert not refused.granted and 0 < refused.global_wait <= 1.0 and refused.chat_wait == 0
 
 
-async def test_even_window_spaces_grants(stores: StoreFactory) -> None:
+async def test_paced_window_limits_bursts(stores: StoreFactory) -> None:
     store = stores()
-    even = Window("global", 1.0, 4, even=True)
-    assert (await store.try_acquire(even, None)).granted
-    refused = await store.try_acquire(even, None)  # a burst is not allowed: 0.25 s apart
+    paced = Window("global", 1.0, 8, burst=2)  # at most 2 in any 0.25 s
+    assert (await store.try_acquire(paced, None)).granted
+    assert (await store.try_acquire(paced, None)).granted
+    refused = await store.try_acquire(paced, None)
     assert not refused.granted and 0 < refused.global_wait <= 0.25
 
 
@@ -91,13 +92,13 @@ async def test_pause_stops_every_grant(stores: StoreFactory) -> None:
 
 def test_bulk_leaves_the_reserve_and_chats_get_telegram_limits() -> None:
     gate = FloodGate(DeliveryConfig(interactive_reserve=2, window_margin=0.0))
-    assert gate.windows(None, INTERACTIVE, False) == (Window("global", 1.0, 30, True), None)
+    assert gate.windows(None, INTERACTIVE, False) == (Window("global", 1.0, 30, 1), None)
     assert gate.windows(-100, BULK, False) == (
-        Window("global", 1.0, 28, True),
+        Window("global", 1.0, 28, 1),
         Window("chat:-100", 60.0, 20),
     )
     assert gate.windows(42, BULK, True) == (
-        Window("paid", 1.0, 998, True),
+        Window("paid", 1.0, 998, 30),
         Window("chat:42", 1.0, 1),
     )
 
