@@ -20,7 +20,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from bot.areas import AdminUnits
 from bot.commands import Role, Where, visible
 from bot.container import Services, build_services
-from bot.delivery import DeliveryEngine, build_rate_limiter
+from bot.delivery import DeliveryConfig, DeliveryEngine, build_rate_limiter
 from bot.delivery.outgoing import Renderer
 from bot.i18n import LANGUAGES, Catalog, load_catalog
 from bot.services.alerts import ALERT_KIND
@@ -66,11 +66,16 @@ def build_application(
     *,
     units: AdminUnits | None = None,
     catalog: Catalog | None = None,
+    delivery_config: DeliveryConfig | None = None,
 ) -> Application:
-    """Build the Application talking to `settings.telegram_api_base_url`, with all handlers."""
+    """Build the Application talking to `settings.telegram_api_base_url`, with all handlers.
+
+    `delivery_config` replaces the engine's tuning derived from the settings (tests, benchmarks).
+    """
     catalog = catalog or load_catalog(settings.default_language)
     units = units or AdminUnits.load()
     services = build_services(settings, session_factory(engine), catalog, units)
+    config = delivery_config or settings.delivery
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -82,12 +87,12 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .defaults(defaults)
-        .rate_limiter(build_rate_limiter(settings.delivery, engine))
+        .rate_limiter(build_rate_limiter(config, engine))
         .connection_pool_size(CONNECTION_POOL_SIZE)
         .pool_timeout(30.0)
         .build()
     )
-    delivery = DeliveryEngine(services.sessions, app.bot, settings.delivery)
+    delivery = DeliveryEngine(services.sessions, app.bot, config)
     for kind, renderer in renderers(services).items():
         delivery.register(kind, renderer, per_chat=False)
     services.alerts.set_notifier(delivery.notify)
@@ -104,9 +109,10 @@ async def start_application(app: Application) -> None:
     await app.bot_data[DELIVERY].start()
 
 
-async def stop_application(app: Application) -> None:
-    """Before `stop()`: let the delivery engine finish what it has in flight."""
-    await app.bot_data[DELIVERY].stop()
+async def stop_application(app: Application, *, abort: bool = False) -> None:
+    """Before `stop()`: let the delivery engine finish what it has in flight (`abort`: drop it,
+    as a crash would; the rows' leases then expire and another sender takes them)."""
+    await app.bot_data[DELIVERY].stop(abort=abort)
 
 
 def bot_commands(

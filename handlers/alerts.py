@@ -35,7 +35,7 @@ from bot.services.alert_types import (
 from bot.services.alerts import AlertError, AlertStatus, check_text
 from bot.services.officers import OfficerView
 from bot.services.prompts import PendingPrompt
-from handlers.base import Context, is_group, language, services
+from handlers.base import Context, is_group, language, replace_buttons, services
 from handlers.replies import on_prompt
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ async def _next(
 ) -> None:
     await services(context).alerts.save_draft(officer.telegram_id, draft)
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    await replace_buttons(query, None)
     assert query.message is not None
     await ask_step(query.message.chat, context, lang, officer, draft)
 
@@ -315,7 +315,7 @@ async def _toggle_residential(
     await services(context).alerts.save_draft(officer.telegram_id, draft)
     _, rows = await _residential_question(context, lang, draft)
     await query.answer()
-    await query.edit_message_reply_markup(InlineKeyboardMarkup(rows))
+    await replace_buttons(query, InlineKeyboardMarkup(rows))
 
 
 async def _residential_done(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import Chat, Message, Update, User
+from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
@@ -60,6 +60,17 @@ async def is_chat_admin(
         return False
     member = await context.bot.get_chat_member(chat.id, user.id)
     return member.status in ADMIN_STATUSES
+
+
+async def replace_buttons(query: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
+    """Change (or remove) the keyboard under the pressed message, keeping its text.
+
+    editMessageText rather than editMessageReplyMarkup: with `Defaults(parse_mode=...)` PTB
+    also sends parse_mode to the latter, a parameter that method does not have.
+    """
+    message = query.message
+    if isinstance(message, Message) and message.text:
+        await query.edit_message_text(message.text_html, reply_markup=markup)
 
 
 async def reply(update: Update, context: Context, key: str, **values: Any) -> Message | None:

@@ -9,6 +9,7 @@ from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES, build_application, start_application, stop_application
 from bot.areas import AdminUnits
+from bot.delivery import DeliveryConfig
 from bot.settings import Settings
 from simulator import BotApiSimulator
 from storage.db import create_engine
@@ -30,6 +31,7 @@ class BotRunner:
 
     settings: Settings
     units: AdminUnits
+    delivery: DeliveryConfig | None = None
     engine: AsyncEngine | None = None
     app: Application | None = None  # type: ignore[type-arg]
     restarts: int = field(default=0)
@@ -37,7 +39,9 @@ class BotRunner:
     async def start(self) -> Application:  # type: ignore[type-arg]
         """Build and start the Application, polling with short long-poll timeouts."""
         self.engine = create_engine(self.settings.database_url)
-        self.app = build_application(self.settings, self.engine, units=self.units)
+        self.app = build_application(
+            self.settings, self.engine, units=self.units, delivery_config=self.delivery
+        )
         await self.app.initialize()
         await start_application(self.app)
         await self.app.start()
@@ -47,13 +51,14 @@ class BotRunner:
         )
         return self.app
 
-    async def stop(self) -> None:
-        """Stop polling, the Application and the engine (as a process shutting down would)."""
+    async def stop(self, *, crash: bool = False) -> None:
+        """Stop polling, the Application and the engine (as a process shutting down would;
+        `crash`: drop the sends in flight without recording them, as a killed process would)."""
         if self.app is not None:
             assert self.app.updater is not None
             if self.app.updater.running:
                 await self.app.updater.stop()
-            await stop_application(self.app)
+            await stop_application(self.app, abort=crash)
             if self.app.running:
                 await self.app.stop()
             await self.app.shutdown()
@@ -61,8 +66,8 @@ class BotRunner:
             await self.engine.dispose()
         self.app, self.engine = None, None
 
-    async def restart(self) -> Application:  # type: ignore[type-arg]
-        """Stop and start again on the same database: only what was stored survives."""
-        await self.stop()
+    async def restart(self, *, crash: bool = False) -> Application:  # type: ignore[type-arg]
+        """Stop (or crash) and start again on the same database: only what was stored survives."""
+        await self.stop(crash=crash)
         self.restarts += 1
         return await self.start()

@@ -1,0 +1,360 @@
+"""Police alerts end to end: an officer composes in private, groups of the area get one copy.
+
+The simulator enforces Telegram's limits (×10, as in the benchmark, unless a test says
+otherwise) and records every call; each test ends with no spec violation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+
+from bot.areas import AdminUnits
+from bot.container import Services
+from bot.delivery import DeliveryConfig
+from simulator import BotApiSimulator, Limits, SimDriver
+from simulator.models import SimChat, SimMessage, SimUser
+from tests.support.botrunner import BotRunner, settings_for
+from tests.support.world import quiet_group, subscribed_groups, unseen_by_bot
+
+DONG_DA, BA_DINH = "00235", "00004"
+X10 = DeliveryConfig(
+    global_per_second=300, group_per_minute=200, private_per_second=10, lease_seconds=3
+)
+
+
+@pytest_asyncio.fixture
+async def runner(
+    sim: BotApiSimulator, database_url: str, units: AdminUnits
+) -> AsyncIterator[BotRunner]:
+    sim.limits = Limits(global_per_second=300, group_per_minute=200, private_per_second=10)
+    settings = settings_for(sim, database_url, superadmin_ids=frozenset({5_999_999_999}))
+    bot = BotRunner(settings, units, delivery=X10)
+    await bot.start()
+    yield bot
+    await bot.stop()
+    assert sim.violations == [], "the bot made calls Telegram would reject"
+
+
+def services(runner: BotRunner) -> Services:
+    assert runner.app is not None
+    found: Services = runner.app.bot_data["services"]
+    return found
+
+
+def has_button(message: SimMessage, label: str) -> bool:
+    return any(label in row for row in message.buttons)
+
+
+class OfficerAtKeyboard:
+    """Drives the composer as an officer would, step by step."""
+
+    def __init__(self, driver: SimDriver, user: SimUser) -> None:
+        self.driver, self.user = driver, user
+        self.chat: SimChat = driver.private_chat(user)
+
+    async def open(self) -> None:
+        """The officer opens the private chat (/start) and reads the welcome."""
+        before = (
+            self.driver.last_bot_message(self.chat)
+            if self.chat.id in self.driver.world.chats
+            else None
+        )
+        await self.driver.start_private(self.user)
+        await self.driver.wait_for_bot_message(
+            self.chat, contains="Canh Gác", after=before.message_id if before else None
+        )
+
+    async def press(self, label: str) -> SimMessage:
+        found = await self.driver.wait_for_bot_message(
+            self.chat, predicate=lambda m: has_button(m, label) and not m.deleted
+        )
+        await self.driver.press_button(self.user, self.chat, label, message=found)
+        return found
+
+    async def say(self, text: str, **kw: object) -> SimMessage:
+        sent = await self.driver.send_text(self.user, self.chat, text, **kw)  # type: ignore[arg-type]
+        return await self.driver.wait_for_bot_message(self.chat, after=sent.message_id)
+
+    async def compose(
+        self, text: str, *, severity: str = "🔴 KHẨN CẤP", scope: str | None = None
+    ) -> SimMessage:
+        """Every step up to the preview; returns the audience message with Confirm."""
+        await self.open()
+        start = await self.say("/canhbao")
+        assert "Soạn cảnh báo" in (start.text or "")
+        await self.press(scope or start.buttons[0][0])
+        await self.press(severity)
+        await self.press("Lừa đảo")
+        ask = await self.driver.wait_for_bot_message(self.chat, contains="Bước 4/8")
+        sent = await self.driver.send_text(self.user, self.chat, text)
+        assert sent.message_id > ask.message_id
+        await self.press("Bỏ qua ⏭")  # photo
+        await self.driver.wait_for_bot_message(self.chat, contains="Bước 6/8")
+        await self.press("Bỏ qua ⏭")  # location
+        await self.press("24 giờ")
+        await self.press("Tình huống thật")
+        return await self.driver.wait_for_bot_message(self.chat, contains="Sẽ gửi đến")
+
+    async def confirm(self) -> int:
+        """Press Confirm; the alert number."""
+        await self.press("✅ Xác nhận gửi")
+        sent = await self.driver.wait_for_bot_message(self.chat, contains="Đã gửi cảnh báo")
+        match = re.search(r"#(\d+)", sent.text or "")
+        assert match is not None
+        return int(match.group(1))
+
+
+def copies(sim: BotApiSimulator) -> Counter[int]:
+    """How many messages the bot sent into each chat."""
+    return Counter(r.chat_id for r in sim.stats.sent if r.method in ("sendMessage", "sendPhoto"))
+
+
+def delivered(runner: BotRunner, officer: OfficerAtKeyboard, number: int, count: int):  # type: ignore[no-untyped-def]
+    """A condition: the alert's delivery rows record `count` delivered copies."""
+
+    async def check() -> bool:
+        status = await services(runner).alerts.status(officer.user.id, number)
+        return status.stats.delivered == count
+
+    return check
+
+
+async def officer_of(runner: BotRunner, driver: SimDriver, area: str) -> OfficerAtKeyboard:
+    user = driver.create_user("Cán bộ", username=f"officer_{area}")
+    await services(runner).officers.grant(0, user.id, area, "Thiếu tá Nguyễn Văn An")
+    return OfficerAtKeyboard(driver, user)
+
+
+async def test_broadcast_reaches_every_group_of_the_commune_once_and_no_other(
+    runner: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
+) -> None:
+    admin = driver.create_user("Trưởng thôn")
+    svc = services(runner)
+    targets = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 200, admin)
+    others = await subscribed_groups(driver, svc.sessions, units, BA_DINH, 20, admin, "Khác")
+    for quiet in targets[:10]:  # ten busy groups want only urgent alerts
+        await svc.subscriptions.set_min_severity(quiet.id, "urgent")
+    officer = await officer_of(runner, driver, DONG_DA)
+
+    audience = await officer.compose("Cảnh giác cuộc gọi giả danh công an.", severity="🟠 CẢNH BÁO")
+    assert "Sẽ gửi đến 190 nhóm" in (audience.text or "") and "(10 nhóm" in (audience.text or "")
+    preview = driver.bot_messages(officer.chat)[-2]
+    assert "🟠 CẢNH BÁO · Lừa đảo" in (preview.text or "")
+    assert "Phường Đống Đa — Thành phố Hà Nội" in (preview.text or "")
+
+    number = await officer.confirm()
+    receiving = {g.id for g in targets[10:]}
+    await driver.wait_for(lambda: receiving <= set(copies(sim)), timeout=30)
+    sent = copies(sim)
+    assert all(sent[g] == 1 for g in receiving)
+    assert not any(sent[g.id] for g in [*targets[:10], *others])
+
+    copy = driver.last_bot_message(targets[50])
+    assert copy is not None and "Cảnh giác cuộc gọi giả danh công an." in (copy.text or "")
+    assert f"Số #{number}" in (copy.text or "") and copy.buttons == [["✅ Đã nhận"]]
+    await driver.wait_for(delivered(runner, officer, number, 190))
+    status = await officer.say(f"/canhbao trangthai {number}")
+    assert "Đã gửi: 190" in (status.text or "") and "Lọc bỏ: 10" in (status.text or "")
+    assert "Đang chờ: 0" in (status.text or "") and "chưa đạt" not in (status.text or "")
+
+
+async def test_second_confirm_press_sends_nothing_more(
+    runner: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
+) -> None:
+    admin = driver.create_user("Trưởng thôn")
+    groups = await subscribed_groups(driver, services(runner).sessions, units, DONG_DA, 5, admin)
+    officer = await officer_of(runner, driver, DONG_DA)
+    audience = await officer.compose("Mất trộm xe máy tại chợ.")
+    await driver.press_button(officer.user, officer.chat, "✅ Xác nhận gửi", message=audience)
+    await driver.press_button(officer.user, officer.chat, "✅ Xác nhận gửi", message=audience)
+    await driver.wait_for(lambda: {g.id for g in groups} <= set(copies(sim)))
+    await driver.wait_for(lambda: not sim.unanswered_callbacks())
+    answers = [c.answer for c in sim.callbacks.values() if c.data and c.data.endswith(":ok:")]
+    assert any("không gửi lại" in str(a) for a in answers)
+    assert all(copies(sim)[g.id] == 1 for g in groups)
+    async with services(runner).sessions() as session:
+        from sqlmodel import func, select
+
+        from storage.models import Alert
+
+        assert await session.scalar(select(func.count()).select_from(Alert)) == 1
+
+
+async def test_correction_edits_every_delivered_copy_and_receipts_count_once(
+    runner: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
+) -> None:
+    admin, member = driver.create_user("Trưởng thôn"), driver.create_user("Người dân")
+    svc = services(runner)
+    groups = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 30, admin)
+    groups[0].members[member.id] = "member"
+    officer = await officer_of(runner, driver, DONG_DA)
+    await officer.compose("Đối tượng lạ đi xe máy đỏ.")
+    number = await officer.confirm()
+    await driver.wait_for(lambda: {g.id for g in groups} <= set(copies(sim)), timeout=20)
+
+    await officer.press("✏️ Đính chính")
+    prompt = await driver.wait_for_bot_message(officer.chat, contains="nội dung đính chính")
+    done = await officer.say("Đối tượng đi xe máy màu xanh, biển 29.", reply_to=prompt)
+    assert f"Đã đính chính cảnh báo #{number}" in (done.text or "")
+
+    def corrected(group: SimChat) -> bool:
+        copy = driver.last_bot_message(group)
+        return copy is not None and copy.edited and "màu xanh" in (copy.text or "")
+
+    await driver.wait_for(lambda: all(corrected(g) for g in groups), timeout=20)
+    assert "ĐÍNH CHÍNH" in (driver.last_bot_message(groups[3]).text or "")  # type: ignore[union-attr]
+    assert all(copies(sim)[g.id] == 1 for g in groups)  # edited, not sent again
+
+    await driver.press_button(member, groups[0], "✅ Đã nhận")
+    await driver.press_button(admin, groups[0], "✅ Đã nhận")
+    await driver.press_button(admin, groups[0], "✅ Đã nhận")
+    await driver.wait_for(lambda: not sim.unanswered_callbacks())
+    answers = [c.answer for c in sim.callbacks.values() if c.data == f"ack:{number}"]
+    assert "Quản trị viên" in str(answers[0]) and "Đã ghi nhận" in str(answers[1])
+    assert "rồi" in str(answers[2])
+    await driver.wait_for(delivered(runner, officer, number, 30))
+    status = await svc.alerts.status(officer.user.id, number)
+    assert status.acknowledged == 1
+
+    await officer.press("⛔ Kết thúc")
+    await officer.press(f"⛔ Kết thúc cảnh báo #{number}")
+
+    def ended(group: SimChat) -> bool:
+        copy = driver.last_bot_message(group)
+        return copy is not None and "ĐÃ KẾT THÚC" in (copy.text or "") and not copy.buttons
+
+    await driver.wait_for(lambda: all(ended(g) for g in groups), timeout=20)
+
+
+async def test_nothing_is_lost_through_429s_kicks_migrations_faults_and_restarts(
+    sim: BotApiSimulator, driver: SimDriver, database_url: str, units: AdminUnits
+) -> None:
+    # Telegram's real limits; the bot believes it may send faster, so Telegram answers 429.
+    sim.limits = Limits(global_per_second=30, group_per_minute=20, private_per_second=1)
+    eager = DeliveryConfig(global_per_second=60, group_per_minute=40, lease_seconds=2)
+    runner = BotRunner(settings_for(sim, database_url), units, delivery=eager)
+    await runner.start()
+    try:
+        admin = driver.create_user("Trưởng thôn")
+        groups = await subscribed_groups(
+            driver, services(runner).sessions, units, DONG_DA, 120, admin
+        )
+        kicked, migrating = groups[7], groups[8]
+        sim.faults.forbid(kicked.id)
+        with unseen_by_bot(driver):
+            supergroup = await driver.migrate_to_supergroup(migrating)
+        officer = await officer_of(runner, driver, DONG_DA)
+        await officer.compose("Cháy lớn tại kho hàng, tránh khu vực.")
+        sim.faults.fail(method="sendMessage", status=502, count=3)
+        await officer.confirm()
+
+        await driver.wait_for(lambda: len(copies(sim)) >= 40, timeout=30)
+        await runner.restart()  # a deploy in the middle of sending
+        await driver.wait_for(lambda: len(copies(sim)) >= 80, timeout=30)
+        await runner.restart(crash=True)  # and a crash: leases expire, another sender resumes
+
+        expected = {g.id for g in groups if g not in (kicked, migrating)} | {supergroup.id}
+        await driver.wait_for(lambda: expected <= set(copies(sim)), timeout=60)
+        sent = copies(sim)
+        duplicates = sum(n - 1 for chat, n in sent.items() if chat in expected)
+        assert duplicates <= X10.max_in_flight  # only what was in flight at the crash
+        assert kicked.id not in sent and migrating.id not in sent
+        assert sim.stats.http_429 > 0
+        await driver.wait_for(delivered(runner, officer, 1, 119), timeout=10)
+        status = await services(runner).alerts.status(officer.user.id, 1)
+        assert status.stats.failed == 1
+        moved = await services(runner).subscriptions.status(supergroup.id)
+        assert moved is not None and moved.commune == "Phường Đống Đa"
+        paused = await services(runner).subscriptions.status(kicked.id)
+        assert paused is not None and paused.paused
+    finally:
+        await runner.stop()
+    assert sim.violations == []
+
+
+async def test_refusals(
+    runner: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
+) -> None:
+    resident = driver.create_user("Người dân")
+    chat = await driver.start_private(resident)
+    await driver.wait_for_bot_message(chat, contains="Canh Gác")
+    sent = await driver.send_text(resident, chat, "/canhbao")
+    refused = await driver.wait_for_bot_message(chat, after=sent.message_id)
+    assert "chỉ dành cho cán bộ" in (refused.text or "")
+
+    provincial = await officer_of(runner, driver, "01")  # Hà Nội police
+    await provincial.open()
+    await provincial.say("/canhbao")
+    await provincial.press("🔎 Một xã/phường")
+    await driver.wait_for_bot_message(provincial.chat, contains="Gõ tên xã/phường")
+    outside = await provincial.say("cam giang")  # Hải Phòng and Thái Nguyên only
+    assert "Không có xã/phường nào trong địa bàn" in (outside.text or "")
+    inside = await provincial.say("dong da")
+    assert inside.buttons[0] == ["Phường Đống Đa — Thành phố Hà Nội"]
+
+    admin = driver.create_user("Trưởng thôn")
+    await subscribed_groups(driver, services(runner).sessions, units, BA_DINH, 2, admin)
+    ba_dinh = await officer_of(runner, driver, BA_DINH)
+    await ba_dinh.compose("Thông báo thử.")
+    number = await ba_dinh.confirm()
+    dong_da = await officer_of(runner, driver, DONG_DA)
+    await dong_da.open()
+    foreign = await dong_da.say(f"/canhbao trangthai {number}")
+    assert "không thuộc địa bàn" in (foreign.text or "")
+    usage = await dong_da.say("/canhbao trangthai abc")
+    assert "Cách dùng" in (usage.text or "")
+
+
+async def test_bad_input_asks_the_step_again(
+    runner: BotRunner, driver: SimDriver, units: AdminUnits
+) -> None:
+    officer = await officer_of(runner, driver, DONG_DA)
+    await officer.open()
+    start = await officer.say("/canhbao")
+    await officer.press(start.buttons[0][0])
+    await officer.press("🔵 THÔNG TIN")
+    await officer.press("Khác")
+    await driver.wait_for_bot_message(officer.chat, contains="Bước 4/8")
+    too_long = await officer.say("x" * 3501)
+    assert "vượt quá 3500" in (too_long.text or "")
+    await officer.say("Nội dung hợp lệ.")
+    photo_step = await driver.wait_for_bot_message(officer.chat, contains="Bước 5/8")
+    sent = await driver.send_document(officer.user, officer.chat, filename="anh.pdf")
+    wrong = await driver.wait_for_bot_message(officer.chat, after=sent.message_id)
+    assert "không phải là ảnh" in (wrong.text or "")
+    assert photo_step.buttons == [["Bỏ qua ⏭"]]
+    await driver.send_photo(officer.user, officer.chat)
+    location = await driver.wait_for_bot_message(officer.chat, contains="Bước 6/8")
+    await driver.send_location(officer.user, officer.chat, 21.0181, 105.8294)
+    await driver.wait_for_bot_message(officer.chat, contains="Bước 7/8", after=location.message_id)
+    cancelled = await officer.say("/huy")
+    assert "Không có gì được gửi" in (cancelled.text or "")
+    assert await services(runner).alerts.draft(officer.user.id) is None
+
+
+async def test_group_settings_filter(
+    runner: BotRunner, driver: SimDriver, units: AdminUnits
+) -> None:
+    admin, member = driver.create_user("Trưởng thôn"), driver.create_user("Người dân")
+    group = quiet_group(driver, "Tổ 9", admin, members=[member])
+    sent = await driver.send_text(member, group, "/caidat")
+    refused = await driver.wait_for_bot_message(group, after=sent.message_id)
+    assert "Chỉ quản trị viên" in (refused.text or "")
+    sent = await driver.send_text(admin, group, "/caidat")
+    unsubscribed = await driver.wait_for_bot_message(group, after=sent.message_id)
+    assert "chưa đăng ký" in (unsubscribed.text or "")
+    await subscribed_groups(driver, services(runner).sessions, units, DONG_DA, 0, admin)
+    svc = services(runner)
+    from bot.services.chats import ChatRef
+
+    await svc.subscriptions.subscribe(ChatRef(group.id, "group", "Tổ 9"), DONG_DA, None, admin.id)
+    sent = await driver.send_text(admin, group, "/caidat")
+    offer = await driver.wait_for_bot_message(group, after=sent.message_id)
+    assert "Tất cả cảnh báo" in (offer.text or "")
+    await driver.press_button(admin, group, "Chỉ Khẩn cấp")
+    await driver.wait_for(lambda: "Đã lưu" in (driver.last_bot_message(group).text or ""))  # type: ignore[union-attr]
+    assert await svc.subscriptions.min_severity(group.id) == "urgent"
