@@ -4,6 +4,7 @@ every handler."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import (
@@ -35,7 +36,7 @@ from handlers import (
     replies,
     subscribe,
 )
-from storage.db import session_factory
+from storage.db import SessionFactory, session_factory
 
 log = logging.getLogger(__name__)
 # Updates the bot acts on; Telegram sends nothing else.
@@ -58,6 +59,16 @@ DELIVERY = "delivery"
 def renderers(services: Services) -> dict[str, Renderer]:
     """How each kind of outbox job is rendered at send time."""
     return {ALERT_KIND: services.alerts.render}
+
+
+def sender_renderers(settings: Settings) -> Callable[[SessionFactory], dict[str, Renderer]]:
+    """Renderers for an extra sender process (`canhgac sender`), over its own sessions."""
+
+    def factory(sessions: SessionFactory) -> dict[str, Renderer]:
+        catalog = load_catalog(settings.default_language)
+        return renderers(build_services(settings, sessions, catalog, AdminUnits.load()))
+
+    return factory
 
 
 def build_application(

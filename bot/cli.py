@@ -18,6 +18,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="apply migrations, then long-poll (or serve a webhook)")
     run.add_argument("--webhook", action="store_true", help="serve WEBHOOK_URL instead of polling")
+    commands.add_parser(
+        "sender", help="an extra process sending from the outbox (PostgreSQL deployments)"
+    )
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations and load the area list")
@@ -38,6 +41,22 @@ async def _db_upgrade(settings: Settings) -> None:
 
     engine = await prepare_database(settings)
     await engine.dispose()
+
+
+async def _sender(settings: Settings) -> None:
+    from bot.app import sender_renderers
+    from bot.delivery.worker import run_sender
+    from bot.runner import prepare_database
+
+    engine = await prepare_database(settings)  # the schema must be current before sending
+    await engine.dispose()
+    await run_sender(
+        settings.delivery,
+        database_url=settings.database_url,
+        api_base_url=settings.telegram_api_base_url,
+        token=settings.telegram_bot_token,
+        renderers=sender_renderers(settings),
+    )
 
 
 async def _officer(settings: Settings, args: argparse.Namespace) -> int:
@@ -75,12 +94,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     load_dotenv_file()
     try:
-        settings = load_settings(require_token=args.command == "run")
+        settings = load_settings(require_token=args.command in ("run", "sender"))
         configure_logging(settings.log_level, settings.telegram_bot_token, settings.webhook_secret)
         if args.command == "run":
             from bot.runner import run_bot
 
             asyncio.run(run_bot(settings, webhook=args.webhook))
+        elif args.command == "sender":
+            asyncio.run(_sender(settings))
         elif args.command == "db":
             asyncio.run(_db_upgrade(settings))
         elif args.command == "officer":
