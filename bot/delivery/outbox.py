@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.outgoing import DeliveryStats, Target
 from bot.services.chats import get_chat, move_chat, subscription_of
-from storage.models import Delivery, DeliveryStatus
+from storage.models import Delivery, DeliveryStatus, User
 from storage.types import UtcDateTime, utcnow
 
 _PENDING = DeliveryStatus.PENDING.value
@@ -223,6 +223,13 @@ def _clip(text: str | None) -> str | None:
 
 async def deactivate_chat(session: AsyncSession, telegram_chat_id: int) -> None:
     """The bot was removed or blocked: the chat is inactive and its subscription paused."""
+    if telegram_chat_id > 0:  # a person who blocked the bot
+        await session.execute(
+            update(User)
+            .where(col(User.telegram_id) == telegram_chat_id)
+            .values(can_message=False)
+            .execution_options(synchronize_session=False)
+        )
     chat = await get_chat(session, telegram_chat_id)
     if chat is None:
         return

@@ -15,12 +15,14 @@ from bot.delivery import (
     DeliveryConfig,
     DeliveryEngine,
     DeliveryStats,
+    Outgoing,
+    Target,
     delivery_stats,
     enqueue,
     request_edit,
 )
 from simulator import BotApiSimulator, Limits, SimDriver
-from storage.models import Chat, Delivery, Subscription
+from storage.models import Chat, Delivery, Subscription, User
 from tests.delivery.conftest import Db, add_groups, make_bot, make_gate
 from tests.delivery.support import TEXTS, render_alert, wait_until
 
@@ -265,3 +267,103 @@ async def test_edit_of_a_deleted_copy_is_done_with_a_note(
         targets[0].telegram_chat_id: "message to edit not found",
         targets[1].telegram_chat_id: None,
     }
+
+
+async def test_photo_copies_are_corrected_through_their_caption(
+    lite: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    targets = await add_groups(driver, lite, 3)
+    user = next(iter(sim.world.users.values()))
+    photo = await driver.send_photo(user, sim.world.chats[targets[0].telegram_chat_id])
+    assert photo.photo is not None
+    file_id, texts = photo.photo[-1]["file_id"], {7: "Wanted: <b>red scooter</b>"}
+
+    async def render(ref_id: int, language: str | None, chat_id: int) -> Outgoing:
+        return Outgoing(texts[7], photo=file_id, buttons=[[("Map", "https://example.org/m")]])
+
+    engine = await engines(lite)
+    engine.register("wanted", render, per_chat=False)
+    async with lite.sessions() as session, session.begin():
+        await enqueue(session, "wanted", 7, targets)
+    engine.notify()
+    await wait_until(lambda: _settled(lite, "wanted", 7))
+    texts[7] = "Found: <b>red scooter</b>"
+    async with lite.sessions() as session, session.begin():
+        await request_edit(session, "wanted", 7)
+    engine.notify()
+    await wait_until(lambda: _settled(lite, "wanted", 7))
+    for t in targets:
+        copy = driver.bot_messages(sim.world.chats[t.telegram_chat_id])[-1]
+        assert copy.photo and copy.edited and copy.caption == "Found: red scooter"
+        assert copy.buttons == [["Map"]]
+    assert sim.stats.calls["editMessageCaption"] == 3
+
+
+async def _settled(db: Db, kind: str, ref: int) -> bool:
+    async with db.sessions() as session:
+        result = await session.execute(
+            select(Delivery).where(col(Delivery.kind) == kind, col(Delivery.ref_id) == ref)
+        )
+        found = list(result.scalars())
+    return bool(found) and all(
+        r.message_id is not None and r.sent_version == r.content_version for r in found
+    )
+
+
+async def test_paid_broadcast_uses_the_paid_limit(
+    lite: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    targets = await add_groups(driver, lite, 12)
+    sim.limits = Limits(global_per_second=2, paid_global_per_second=1000)
+    config = replace(FAST, global_per_second=2, paid_broadcast=True)
+    engine = await engines(lite, config)
+    ref = await new_job(lite, targets, engine)
+    assert (await finished(lite, ref)).delivered == 12
+    assert sim.stats.http_429 == 0  # 12 sends in well under the 6 s the free limit needs
+
+
+async def test_a_reply_overtakes_a_queued_broadcast(
+    lite: Db, sim: BotApiSimulator, driver: SimDriver
+) -> None:
+    targets = await add_groups(driver, lite, 40)
+    resident = driver.create_user("Resident")
+    chat = await driver.start_private(resident)
+    config = replace(FAST, global_per_second=20, interactive_reserve=0)
+    sim.limits = Limits(global_per_second=20)
+    bot = make_bot(sim, make_gate(config))
+    async with bot:
+        engine = DeliveryEngine(lite.sessions, bot, config)
+        engine.register("alert", render_alert)
+        await engine.start()
+        await new_job(lite, targets, engine)
+
+        async def broadcast_under_way() -> bool:
+            return len(sim.stats.sent) >= 5
+
+        await wait_until(broadcast_under_way)
+        sent_before = len(sim.stats.sent)
+        # The handler's direct reply: no rate_limit_args, so it is interactive.
+        reply = await bot.send_message(chat.id, "Đã nhận")
+        await engine.stop(abort=True)
+    order = [(r.chat_id, r.message_id) for r in sim.stats.sent]
+    position = order.index((chat.id, reply.message_id))
+    assert position - sent_before <= 2  # ahead of the 30-odd bulk sends still queued
+    assert sum(1 for c, _ in order if c != chat.id) < 40
+
+
+async def test_a_person_who_blocked_the_bot_can_no_longer_be_messaged(
+    lite: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    officer = driver.create_user("Officer")
+    await driver.start_private(officer)
+    await driver.block_bot(officer)
+    async with lite.sessions() as session, session.begin():
+        session.add(User(telegram_id=officer.id, first_name="Officer", can_message=True))
+    engine = await engines(lite)
+    ref = await new_job(lite, [Target(telegram_chat_id=officer.id)], engine)
+    assert (await finished(lite, ref)).failed == 1
+    async with lite.sessions() as session:
+        user = (
+            await session.execute(select(User).where(User.telegram_id == officer.id))
+        ).scalar_one()
+    assert user.can_message is False
