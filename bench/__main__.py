@@ -1,0 +1,25 @@
+"""`python -m bench <benchmark>`: the project's benchmarks (see bench/README.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bench import broadcast
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    commands = parser.add_subparsers(dest="benchmark", required=True)
+    broadcast.add_arguments(
+        commands.add_parser("broadcast", help="one alert to every group of Phú Thọ (3,135)")
+    )
+    args = parser.parse_args(argv)
+    if args.benchmark == "broadcast":
+        return broadcast.main(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The bot as a deployment runs it: `python -m bot run` in its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from simulator import BotApiSimulator
+
+REPO = Path(__file__).resolve().parent.parent
+# Variables the bot reads that must come from the benchmark, not from the caller's shell.
+OWN = ("TELEGRAM_", "DATABASE_URL", "DELIVERY_", "REDIS_URL", "WEBHOOK_", "SUPERADMIN_IDS")
+
+
+def bot_environment(sim: BotApiSimulator, database_url: str, scale: int) -> dict[str, str]:
+    """The environment of `canhgac run` against the simulator with Telegram's limits × `scale`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OWN)}
+    path = env.get("PYTHONPATH")
+    env.update(
+        PYTHONPATH=f"{REPO}{os.pathsep}{path}" if path else str(REPO),
+        TELEGRAM_BOT_TOKEN=sim.token,
+        TELEGRAM_API_BASE_URL=sim.base_url,
+        DATABASE_URL=database_url,
+        DELIVERY_GLOBAL_PER_SECOND=str(30 * scale),
+        DELIVERY_GROUP_PER_MINUTE=str(20 * scale),
+        DELIVERY_PRIVATE_PER_SECOND=str(1 * scale),
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+class BotProcess:
+    """Starts `python -m bot run`, waits until it polls, stops it with SIGTERM."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.process: asyncio.subprocess.Process | None = None
+        self._dir = tempfile.TemporaryDirectory(prefix="canhgac-bot-")
+        self.log_path = Path(self._dir.name) / "bot.log"
+
+    async def start(self, sim: BotApiSimulator, timeout: float) -> None:  # noqa: ASYNC109
+        """Launch the bot (cwd: an empty directory, so no stray .env is read) and wait for it
+        to publish its commands and long-poll."""
+        log = self.log_path.open("wb")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=self._dir.name,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+        )
+        log.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while sim.stats.calls["getUpdates"] == 0:
+            if self.process.returncode is not None:
+                raise RuntimeError(f"the bot exited at start:\n{self.log_tail()}")
+            if loop.time() > deadline:
+                raise TimeoutError(f"the bot did not poll within {timeout}s:\n{self.log_tail()}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self, timeout: float = 30.0) -> int | None:  # noqa: ASYNC109
+        """SIGTERM, wait for a clean exit (kill after `timeout`); the exit status."""
+        process = self.process
+        if process is None:
+            return None
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), timeout)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        return process.returncode
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of the bot's output (warnings and errors only at LOG_LEVEL=WARNING)."""
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def cleanup(self) -> None:
+        self._dir.cleanup()

@@ -1,0 +1,285 @@
+"""`python -m bench broadcast`: one alert to every group of Phú Thọ under Telegram's limits."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.botprocess import BotProcess, bot_environment
+from bench.database import describe, fresh_database
+from bench.officer import OfficerAtKeyboard
+from bench.world import BenchWorld, seed
+from bot.areas import AdminUnits
+from simulator import BotApiSimulator, Limits, SimDriver
+from simulator.models import SentRecord, SimChat
+
+PHU_THO_GROUPS = 3135  # Phú Thọ's count of model security points
+ALERT_TEXT = "Cảnh giác cuộc gọi giả danh công an yêu cầu chuyển tiền"
+SENDS = ("sendMessage", "sendPhoto")
+PROBE_INTERVAL = 0.4
+PROBE_TIMEOUT = 10.0
+GRACE = 1.0  # after the last copy, how long to keep watching for duplicates
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--groups", type=int, default=PHU_THO_GROUPS, help="target groups")
+    parser.add_argument("--scale", type=int, default=10, help="multiplier of Telegram's limits")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server URL (postgresql+asyncpg://...); a database bench_<random> is "
+        "created and dropped. Default: a temporary SQLite file",
+    )
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds for the broadcast")
+
+
+@dataclass
+class Copies:
+    """Alert copies seen in the simulator's send log, read incrementally."""
+
+    sim: BotApiSimulator
+    targets: set[int]
+    others: set[int]
+    since: float = 0.0
+    seen: int = 0
+    times: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    leaked: list[SentRecord] = field(default_factory=list)
+
+    def scan(self) -> int:
+        """Read new send records; how many target groups have a copy."""
+        records = self.sim.stats.sent
+        for record in records[self.seen :]:
+            if record.method not in SENDS or record.time < self.since:
+                continue
+            if record.chat_id in self.others:
+                self.leaked.append(record)
+            elif record.chat_id in self.targets and self._is_alert(record):
+                self.times[record.chat_id].append(record.time)
+        self.seen = len(records)
+        return len(self.times)
+
+    def _is_alert(self, record: SentRecord) -> bool:
+        chat = self.sim.world.chats.get(record.chat_id)
+        message = chat.messages.get(record.message_id) if chat else None
+        body = (message.text or message.caption or "") if message else ""
+        return ALERT_TEXT in body
+
+
+@dataclass
+class Probe:
+    """A resident asking /trangthai in a subscribed group while the broadcast runs."""
+
+    driver: SimDriver
+    world: BenchWorld
+    latencies: list[float] = field(default_factory=list)
+    timeouts: int = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            began = time.monotonic()
+            await self.ask()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    stop.wait(), max(0.0, PROBE_INTERVAL - (time.monotonic() - began))
+                )
+
+    async def ask(self) -> None:
+        group, sim = self.world.resident_group, self.driver.sim
+        sent = await self.driver.send_text(self.world.resident, group, "/trangthai")
+        asked = time.monotonic()
+        try:
+            reply = await self.driver.wait_for_bot_message(
+                group,
+                after=sent.message_id,
+                predicate=lambda m: ALERT_TEXT not in (m.text or ""),
+                timeout=PROBE_TIMEOUT,
+            )
+        except TimeoutError:
+            self.timeouts += 1
+            self.latencies.append(PROBE_TIMEOUT)
+            return
+        answered = sent_time(sim, group, reply.message_id) or time.monotonic()
+        self.latencies.append(answered - asked)
+
+
+def sent_time(sim: BotApiSimulator, group: SimChat, message_id: int) -> float | None:
+    """When the simulator accepted the send of this message."""
+    for record in reversed(sim.stats.sent):
+        if record.chat_id == group.id and record.message_id == message_id:
+            return record.time
+    return None
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process (Linux /proc), None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """The whole benchmark; the metrics."""
+    units = AdminUnits.load()
+    sim = BotApiSimulator()
+    scale = args.scale
+    sim.limits = Limits(
+        global_per_second=30 * scale, group_per_minute=20 * scale, private_per_second=scale
+    )
+    await sim.start("127.0.0.1", 0)
+    try:
+        async with fresh_database(args.database_url) as url:
+            driver = SimDriver(sim)
+            began = time.monotonic()
+            world = await seed(driver, url, units, args.groups)
+            seeding = time.monotonic() - began
+            bot = BotProcess(bot_environment(sim, url, scale))
+            try:
+                await bot.start(sim, timeout=60)
+                metrics = await broadcast(driver, world, bot, args.timeout)
+            finally:
+                metrics_exit = await bot.stop()
+                tail = bot.log_tail()
+                bot.cleanup()
+    finally:
+        await sim.stop()
+    metrics.update(
+        database=describe(url),
+        seed_s=round(seeding, 1),
+        bot_exit=metrics_exit,
+        violations=len(sim.violations),
+    )
+    if tail:
+        print(f"bot log (tail):\n{tail}", file=sys.stderr)
+    return metrics
+
+
+async def broadcast(
+    driver: SimDriver,
+    world: BenchWorld,
+    bot: BotProcess,
+    timeout: float,  # noqa: ASYNC109
+) -> dict[str, Any]:
+    """Compose, confirm, watch the copies and the resident's replies; the metrics."""
+    sim = driver.sim
+    officer = OfficerAtKeyboard(driver, world.officer)
+    audience = await officer.compose(ALERT_TEXT + ".")
+    copies = Copies(sim, {g.id for g in world.targets}, {g.id for g in world.others})
+    copies.seen = len(sim.stats.sent)
+    before_429, before_sent = sim.stats.http_429, len(sim.stats.sent)
+    cpu_before, sim_cpu_before = cpu_seconds(bot.pid), time.process_time()
+    copies.since = await officer.confirm(audience)
+    t0 = copies.since
+    stop, probe = asyncio.Event(), Probe(driver, world)
+    probing = asyncio.create_task(probe.run(stop))
+    with contextlib.suppress(TimeoutError):
+        await driver.wait_for(lambda: copies.scan() >= len(copies.targets), timeout=timeout)
+    with contextlib.suppress(TimeoutError):
+        await driver.wait_for(lambda: copies.scan() < 0, timeout=GRACE)
+    elapsed = time.monotonic() - t0
+    stop.set()
+    await probing
+    copies.scan()
+    cpu_after = cpu_seconds(bot.pid)
+    sends = len(sim.stats.sent) - before_sent
+    metrics = figures(copies, t0, scale_limit(sim))
+    metrics.update(
+        sends=sends,
+        http_429=sim.stats.http_429 - before_429,
+        http_429_pct=round(100 * (sim.stats.http_429 - before_429) / max(1, sends), 3),
+        interactive_p95_s=_round(percentile(probe.latencies, 0.95)),
+        interactive_max_s=_round(max(probe.latencies, default=None)),
+        interactive_n=len(probe.latencies),
+        interactive_timeouts=probe.timeouts,
+        run_s=round(elapsed, 2),
+        bot_cpu_s=_round(
+            None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+        ),
+        bench_cpu_s=round(time.process_time() - sim_cpu_before, 2),
+        confirmed=bool(driver.bot_messages(officer.chat))
+        and "Đã gửi cảnh báo" in " ".join(m.text or "" for m in driver.bot_messages(officer.chat)),
+    )
+    return metrics
+
+
+def scale_limit(sim: BotApiSimulator) -> tuple[int, int]:
+    assert sim.limits is not None
+    return sim.limits.global_per_second, sim.limits.group_per_minute
+
+
+def figures(copies: Copies, t0: float, limits: tuple[int, int]) -> dict[str, Any]:
+    """Throughput, latency and correctness of the copies."""
+    per_second, per_group = limits
+    groups = len(copies.targets)
+    firsts = sorted(times[0] for times in copies.times.values())
+    delivered = len(firsts)
+    seconds = (firsts[-1] - firsts[0]) if delivered > 1 else None
+    rate = groups / seconds if seconds else None
+    half = firsts[math.ceil(groups / 2) - 1] - t0 if delivered >= math.ceil(groups / 2) else None
+    return {
+        "groups": groups,
+        "seconds": _round(seconds),
+        "msgs_per_s": _round(rate, 1),
+        "limit_per_s": per_second,
+        "limit_per_group_per_min": per_group,
+        "ratio_to_limit": _round(rate / per_second if rate else None, 3),
+        "first_delivery_s": _round(firsts[0] - t0 if firsts else None, 3),
+        "t50_s": _round(half),
+        "t100_s": _round(firsts[-1] - t0 if delivered == groups and firsts else None),
+        "delivered": delivered,
+        "lost": groups - delivered,
+        "duplicates": sum(len(times) - 1 for times in copies.times.values()),
+        "leaked": len(copies.leaked),
+    }
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+TARGETS: tuple[tuple[str, str, Any], ...] = (
+    ("ratio_to_limit", ">=", 0.95),
+    ("http_429_pct", "<=", 0.1),
+    ("first_delivery_s", "<=", 1.0),
+    ("interactive_p95_s", "<=", 2.0),
+    ("lost", "<=", 0),
+    ("duplicates", "<=", 0),
+    ("leaked", "<=", 0),
+)
+
+
+def verdicts(metrics: dict[str, Any]) -> list[tuple[str, bool, str]]:
+    """PASS/FAIL per target: (key, passed, "value op target")."""
+    found = []
+    for key, op, target in TARGETS:
+        value = metrics.get(key)
+        passed = value is not None and (value >= target if op == ">=" else value <= target)
+        found.append((key, passed, f"{value} {op} {target}"))
+    return found
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run, print the JSON line on stdout and the verdicts on stderr; 0 unless it broke."""
+    metrics = asyncio.run(run(args))
+    print(json.dumps(metrics, ensure_ascii=False), flush=True)
+    lines = [f"  {'PASS' if ok else 'FAIL'}  {key}: {text}" for key, ok, text in verdicts(metrics)]
+    print("broadcast benchmark:\n" + "\n".join(lines), file=sys.stderr)
+    return 0

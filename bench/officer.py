@@ -1,0 +1,60 @@
+"""An officer composing an alert in the private chat, button by button, as a person would."""
+
+from __future__ import annotations
+
+import time
+
+from simulator import SimDriver
+from simulator.models import SimChat, SimMessage, SimUser
+
+STEP_TIMEOUT = 15.0
+CONFIRM = "✅ Xác nhận gửi"
+
+
+def _has_button(message: SimMessage, label: str) -> bool:
+    return any(label in row for row in message.buttons) and not message.deleted
+
+
+class OfficerAtKeyboard:
+    """Drives the composer: /canhbao, scope, severity, category, text, skips, validity."""
+
+    def __init__(self, driver: SimDriver, user: SimUser) -> None:
+        self.driver, self.user = driver, user
+        self.chat: SimChat = driver.private_chat(user)
+
+    async def wait(self, **kw: object) -> SimMessage:
+        return await self.driver.wait_for_bot_message(self.chat, timeout=STEP_TIMEOUT, **kw)  # type: ignore[arg-type]
+
+    async def press(self, label: str) -> SimMessage:
+        """Press the newest button with this label (waiting for it to appear)."""
+        found = await self.wait(predicate=lambda m: _has_button(m, label))
+        await self.driver.press_button(self.user, self.chat, label, message=found)
+        return found
+
+    async def say(self, text: str) -> SimMessage:
+        sent = await self.driver.send_text(self.user, self.chat, text)
+        return await self.wait(after=sent.message_id)
+
+    async def compose(self, text: str, scope_prefix: str = "Toàn địa bàn") -> SimMessage:
+        """Every step up to the audience message that carries Confirm."""
+        await self.driver.start_private(self.user)
+        await self.wait(contains="Canh Gác")
+        start = await self.say("/canhbao")
+        scope = next(b for row in start.buttons for b in row if b.startswith(scope_prefix))
+        await self.press(scope)
+        await self.press("🔴 KHẨN CẤP")
+        await self.press("Lừa đảo")
+        await self.wait(contains="Bước 4/8")
+        await self.driver.send_text(self.user, self.chat, text)
+        await self.press("Bỏ qua ⏭")  # photo
+        await self.wait(contains="Bước 6/8")
+        await self.press("Bỏ qua ⏭")  # location
+        await self.press("24 giờ")
+        await self.press("Tình huống thật")
+        return await self.wait(contains="Sẽ gửi đến", predicate=lambda m: _has_button(m, CONFIRM))
+
+    async def confirm(self, audience: SimMessage) -> float:
+        """Press Confirm; the monotonic time of the press (the benchmark's t0)."""
+        t0 = time.monotonic()
+        await self.driver.press_button(self.user, self.chat, CONFIRM, message=audience)
+        return t0
