@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.limiter import BULK_ARGS, FloodGate, TelegramRateLimiter
+from bot.delivery.limiter import BULK_ARGS, FloodGate, TelegramRateLimiter, bulk_args
 from bot.delivery.outbox import delivery_stats, enqueue, request_edit
 from bot.delivery.outgoing import Button, DeliveryStats, Outgoing, Renderer, Target
 from bot.delivery.windows import LocalWindows, PostgresWindows, RedisWindows, WindowStore
@@ -23,6 +23,7 @@ __all__ = [
     "Target",
     "TelegramRateLimiter",
     "build_rate_limiter",
+    "bulk_args",
     "delivery_stats",
     "enqueue",
     "request_edit",

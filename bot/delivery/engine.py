@@ -22,7 +22,7 @@ from telegram.ext import ExtBot
 
 from bot.delivery import outbox
 from bot.delivery.config import DeliveryConfig
-from bot.delivery.limiter import BULK_ARGS, retry_seconds
+from bot.delivery.limiter import bulk_args, retry_seconds
 from bot.delivery.outbox import Claim
 from bot.delivery.outgoing import Outgoing, Renderer
 from storage.db import SessionFactory
@@ -100,7 +100,7 @@ class DeliveryEngine:
         self._wake = asyncio.Event()
         self._flush = asyncio.Event()
         self._outcomes: list[_Outcome] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], int] = {}  # task -> the row it works on
         self._loop_task: asyncio.Task[None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -121,22 +121,23 @@ class DeliveryEngine:
         self._loop_task = loop.create_task(self._run(), name="delivery-claims")
         self._writer_task = loop.create_task(self._write(), name="delivery-writer")
 
-    async def stop(self, *, abort: bool = False, grace: float = 10.0) -> None:
-        """Stop; let sends in flight finish and record them (`abort`: drop everything, as a crash
-        would, leaving the leases to expire)."""
+    async def stop(self, *, abort: bool = False, grace: float = 5.0) -> None:
+        """Stop; sends in flight get `grace` seconds to finish and be recorded, rows still
+        waiting are given back. `abort` drops everything as a crash would (leases expire)."""
         self._stopping = True
         self._wake.set()
         if self._loop_task is not None:
             await _cancel(self._loop_task)
-        if abort:
-            for task in list(self._tasks):
-                await _cancel(task)
-        elif self._tasks:
+        if not abort and self._tasks:
             await asyncio.wait(list(self._tasks), timeout=grace)
+        unfinished = dict(self._tasks)
+        for task in unfinished:
+            await _cancel(task)
         if self._writer_task is not None:
             await _cancel(self._writer_task)
         if not abort:
             await self._apply_outcomes()
+            await self._in_transaction(outbox.release, list(unfinished.values()))
 
     # -- claiming ------------------------------------------------------------------------
 
@@ -163,12 +164,12 @@ class DeliveryEngine:
             return 0
         for c in claims:
             task = asyncio.get_running_loop().create_task(self._process(c))
-            self._tasks.add(task)
+            self._tasks[task] = c.id
             task.add_done_callback(self._task_done)
         return len(claims)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
+        self._tasks.pop(task, None)
         self._wake.set()
 
     # -- recording -----------------------------------------------------------------------
@@ -236,9 +237,9 @@ class DeliveryEngine:
     async def _send_or_edit(self, c: Claim, chat_id: int) -> _Outcome:
         out, markup = await self._render(c, chat_id)
         if c.message_id is None:
-            message = await self._send(chat_id, out, markup)
+            message = await self._send(chat_id, out, markup, c.priority)
             return self._done(c, message.message_id, out.photo is not None)
-        await self._edit(chat_id, c.message_id, c.is_photo, out, markup)
+        await self._edit(chat_id, c.message_id, c.is_photo, out, markup, c.priority)
         return self._done(c, c.message_id, c.is_photo)
 
     def _done(self, c: Claim, message_id: int, is_photo: bool, note: str | None = None) -> _Outcome:
@@ -283,7 +284,7 @@ class DeliveryEngine:
     # -- Bot API -------------------------------------------------------------------------
 
     async def _send(
-        self, chat_id: int, out: Outgoing, markup: InlineKeyboardMarkup | None
+        self, chat_id: int, out: Outgoing, markup: InlineKeyboardMarkup | None, priority: int
     ) -> Message:
         paid: dict[str, Any] = {"allow_paid_broadcast": True} if self.config.paid_broadcast else {}
         if out.photo is not None:
@@ -293,7 +294,7 @@ class DeliveryEngine:
                 caption=out.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
-                rate_limit_args=BULK_ARGS,
+                rate_limit_args=bulk_args(priority),
                 **paid,
             )
         return await self.bot.send_message(
@@ -302,7 +303,7 @@ class DeliveryEngine:
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
             link_preview_options=LinkPreviewOptions(is_disabled=out.disable_preview),
-            rate_limit_args=BULK_ARGS,
+            rate_limit_args=bulk_args(priority),
             **paid,
         )
 
@@ -313,6 +314,7 @@ class DeliveryEngine:
         is_photo: bool,
         out: Outgoing,
         markup: InlineKeyboardMarkup | None,
+        priority: int,
     ) -> None:
         if is_photo:
             await self.bot.edit_message_caption(
@@ -321,7 +323,7 @@ class DeliveryEngine:
                 caption=out.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
-                rate_limit_args=BULK_ARGS,
+                rate_limit_args=bulk_args(priority),
             )
             return
         await self.bot.edit_message_text(
@@ -331,7 +333,7 @@ class DeliveryEngine:
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
             link_preview_options=LinkPreviewOptions(is_disabled=out.disable_preview),
-            rate_limit_args=BULK_ARGS,
+            rate_limit_args=bulk_args(priority),
         )
 
 

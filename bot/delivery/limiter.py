@@ -31,6 +31,11 @@ INTERACTIVE, BULK = 0, 1
 BULK_ARGS: dict[str, Any] = {"bulk": True}
 
 
+def bulk_args(priority: int = 0) -> dict[str, Any]:
+    """`rate_limit_args` for a bulk call; among bulk calls, higher `priority` goes first."""
+    return {"bulk": True, "priority": priority}
+
+
 def is_counted(endpoint: str) -> bool:
     """Whether Telegram counts the call against its message limits."""
     return endpoint.startswith(("send", "edit")) and endpoint != "sendChatAction"
@@ -45,6 +50,7 @@ def retry_seconds(exc: RetryAfter) -> float:
 @dataclass(order=True)
 class _Waiter:
     lane: int
+    rank: int  # minus the priority: a higher priority sorts first within a lane
     seq: int
     chat_id: int | None = field(compare=False)
     paid: bool = field(compare=False)
@@ -79,11 +85,13 @@ class FloodGate:
             return glob, Window(f"chat:{chat_id}", 60.0 + margin, c.group_per_minute)
         return glob, Window(f"chat:{chat_id}", 1.0 + margin, c.private_per_second)
 
-    async def acquire(self, chat_id: int | None, *, bulk: bool = False, paid: bool = False) -> int:
+    async def acquire(
+        self, chat_id: int | None, *, bulk: bool = False, paid: bool = False, priority: int = 0
+    ) -> int:
         """Wait for a slot; returns the grant's sequence number."""
         lane = BULK if bulk else INTERACTIVE
         while True:
-            waiter = _Waiter(lane, next(self._seq), chat_id, paid, asyncio.Future())
+            waiter = _Waiter(lane, -priority, next(self._seq), chat_id, paid, asyncio.Future())
             heapq.heappush(self._queue, waiter)
             self._wake()
             self._ensure_task()
@@ -176,11 +184,12 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
             return await callback(*args, **kwargs)
         chat_id = data.get("chat_id")
         chat = chat_id if isinstance(chat_id, int) else None
-        bulk = bool(rate_limit_args and rate_limit_args.get("bulk"))
+        args_ = rate_limit_args or {}
+        bulk, priority = bool(args_.get("bulk")), int(args_.get("priority", 0))
         paid = bool(data.get("allow_paid_broadcast"))
         attempts = max(1, self.gate.config.retry_after_attempts)
         for attempt in range(attempts):
-            await self.gate.acquire(chat, bulk=bulk, paid=paid)
+            await self.gate.acquire(chat, bulk=bulk, paid=paid, priority=priority)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:

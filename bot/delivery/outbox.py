@@ -37,6 +37,7 @@ class Claim:
     message_id: int | None
     is_photo: bool
     attempts: int
+    priority: int = 0
 
 
 async def enqueue(
@@ -123,6 +124,7 @@ _CLAIM_COLUMNS = (
     col(Delivery.message_id),
     col(Delivery.is_photo),
     col(Delivery.attempts),
+    col(Delivery.priority),
 )
 
 
@@ -181,6 +183,17 @@ async def mark_done(session: AsyncSession, done: list[Done]) -> None:
     ]
     connection = await session.connection()
     await connection.execute(_MARK_DONE, params)
+
+
+async def release(session: AsyncSession, row_ids: list[int]) -> None:
+    """Give claimed rows back untouched (a sender stopping), for any sender to take at once."""
+    if row_ids:
+        await session.execute(
+            update(Delivery)
+            .where(col(Delivery.id).in_(row_ids))
+            .values(lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def mark_retry(

@@ -367,3 +367,22 @@ async def test_a_person_who_blocked_the_bot_can_no_longer_be_messaged(
             await session.execute(select(User).where(User.telegram_id == officer.id))
         ).scalar_one()
     assert user.can_message is False
+
+
+async def test_stopping_gives_back_rows_still_waiting(
+    lite: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    (target,) = await add_groups(driver, lite, 1)
+    engine = await engines(lite, replace(FAST, group_per_minute=1))
+    first = await new_job(lite, [target], engine)
+    await finished(lite, first)
+    second = await new_job(lite, [target], engine)  # the group's window is full for a minute
+
+    async def waiting_in_limiter() -> bool:
+        return any(r.lease_owner == engine.owner for r in await rows(lite, second))
+
+    await wait_until(waiting_in_limiter)
+    await engine.stop(grace=0.05)
+    (row,) = await rows(lite, second)
+    assert (row.status, row.lease_owner, row.lease_until) == ("pending", None, None)
+    assert copies(sim) == {target.telegram_chat_id: 1}

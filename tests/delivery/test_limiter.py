@@ -146,3 +146,21 @@ async def test_ptb_calls_wait_out_a_429_and_succeed(
             await bot.send_message(group.id, f"reply {i}")
     assert sim.stats.http_429 >= 1
     assert [m.text for m in driver.bot_messages(group)] == [f"reply {i}" for i in range(4)]
+
+
+async def test_urgent_bulk_overtakes_less_urgent_bulk() -> None:
+    config = DeliveryConfig(global_per_second=20, interactive_reserve=0, window_margin=0.0)
+    gate = FloodGate(config)
+    gate.keep_grants = True
+    digest = [asyncio.create_task(gate.acquire(None, bulk=True)) for _ in range(40)]
+
+    async def first_window_used() -> bool:
+        return len(gate.grants) >= 20
+
+    await wait_until(first_window_used)
+    queued_before = len(gate.grants)
+    seq = await gate.acquire(None, bulk=True, priority=10)  # an alert behind a digest
+    assert gate.grants.index((BULK, seq)) - queued_before <= 1
+    for task in digest:
+        task.cancel()
+    await gate.close()
