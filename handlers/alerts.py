@@ -9,6 +9,8 @@ sends at most once (the alert row is unique per draft token).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import (
     CallbackQuery,
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 STEPS = ("target", "severity", "category", "text", "photo", "location", "validity", "exercise")
 PROMPT_CORRECTION = "alert_correction"
 Row = list[InlineKeyboardButton]
+ComposeAction = Callable[
+    [CallbackQuery, Context, str, OfficerView, Draft, str], Coroutine[Any, Any, None]
+]
 
 
 def _button(label: str, draft: Draft, action: str, value: str = "") -> InlineKeyboardButton:
@@ -328,34 +333,6 @@ async def _residential_done(
     await _next(query, context, lang, officer, draft)
 
 
-async def _severity(
-    query: CallbackQuery,
-    context: Context,
-    lang: str,
-    officer: OfficerView,
-    draft: Draft,
-    value: str,
-) -> None:
-    draft.severity = Severity(value).value
-    _advance(draft, "severity")
-    await _next(query, context, lang, officer, draft)
-
-
-async def _category(
-    query: CallbackQuery,
-    context: Context,
-    lang: str,
-    officer: OfficerView,
-    draft: Draft,
-    value: str,
-) -> None:
-    if value not in CATEGORIES:
-        raise ValueError(value)
-    draft.category = value
-    _advance(draft, "category")
-    await _next(query, context, lang, officer, draft)
-
-
 async def _skip(
     query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, _v: str
 ) -> None:
@@ -369,32 +346,43 @@ async def _skip(
     await _next(query, context, lang, officer, draft)
 
 
-async def _validity(
-    query: CallbackQuery,
-    context: Context,
-    lang: str,
-    officer: OfficerView,
-    draft: Draft,
-    value: str,
-) -> None:
+def _category(value: str) -> str:
+    if value not in CATEGORIES:
+        raise ValueError(value)
+    return value
+
+
+def _validity(value: str) -> int:
     if int(value) not in VALIDITY_HOURS:
         raise ValueError(value)
-    draft.validity_hours = int(value)
-    _advance(draft, "validity")
-    await _next(query, context, lang, officer, draft)
+    return int(value)
 
 
-async def _exercise(
-    query: CallbackQuery,
-    context: Context,
-    lang: str,
-    officer: OfficerView,
-    draft: Draft,
-    value: str,
-) -> None:
-    draft.exercise = value == "1"
-    _advance(draft, "exercise")
-    await _next(query, context, lang, officer, draft)
+# Buttons that answer one step with one value: action -> (step, draft field, reading the value).
+_CHOICES: dict[str, tuple[str, str, Callable[[str], object]]] = {
+    "sv": ("severity", "severity", lambda v: Severity(v).value),
+    "ct": ("category", "category", _category),
+    "vd": ("validity", "validity_hours", _validity),
+    "ex": ("exercise", "exercise", lambda v: v == "1"),
+}
+
+
+def _choice(action: str) -> ComposeAction:
+    step, field, read = _CHOICES[action]
+
+    async def choose(
+        query: CallbackQuery,
+        context: Context,
+        lang: str,
+        officer: OfficerView,
+        draft: Draft,
+        value: str,
+    ) -> None:
+        setattr(draft, field, read(value))
+        _advance(draft, step)
+        await _next(query, context, lang, officer, draft)
+
+    return choose
 
 
 async def _edit_menu(
@@ -457,7 +445,7 @@ async def _confirm(
     await query.edit_message_text(text, reply_markup=manage_keyboard(context, lang, sent.alert_id))
 
 
-_COMPOSE_ACTIONS = {
+_COMPOSE_ACTIONS: dict[str, ComposeAction] = {
     "tw": _whole_jurisdiction,
     "tc": _one_commune,
     "tp": _pick_commune,
@@ -465,11 +453,8 @@ _COMPOSE_ACTIONS = {
     "tr": _choose_residential,
     "rt": _toggle_residential,
     "rd": _residential_done,
-    "sv": _severity,
-    "ct": _category,
     "skp": _skip,
-    "vd": _validity,
-    "ex": _exercise,
+    **{action: _choice(action) for action in _CHOICES},
     "ed": _edit_menu,
     "ef": _edit_field,
     "x": _discard,

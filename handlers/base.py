@@ -62,6 +62,24 @@ async def is_chat_admin(
     return member.status in ADMIN_STATUSES
 
 
+async def group_command(
+    update: Update, context: Context, *, admins_only: bool = False
+) -> tuple[Chat, Message, str] | None:
+    """Chat, message and language of a command meant for groups; None (and the person is told
+    why) when it is used in a private chat or, if `admins_only`, by a non-administrator."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None:
+        return None
+    svc, lang = services(context), await language(update, context)
+    if not is_group(chat):
+        await message.reply_text(svc.catalog.t(lang, "errors.groups_only"))
+        return None
+    if admins_only and not await is_chat_admin(context, chat, update.effective_user, message):
+        await message.reply_text(svc.catalog.t(lang, "errors.admins_only"))
+        return None
+    return chat, message, lang
+
+
 async def replace_buttons(query: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
     """Change (or remove) the keyboard under the pressed message, keeping its text.
 

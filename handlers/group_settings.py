@@ -7,7 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.commands import command
 from bot.services.alert_types import Severity
-from handlers.base import Context, is_chat_admin, is_group, language, services
+from handlers.base import Context, group_command, is_chat_admin, is_group, language, services
 
 LEVELS = (Severity.INFO, Severity.WARNING, Severity.URGENT)
 
@@ -28,17 +28,12 @@ def _keyboard(context: Context, lang: str) -> InlineKeyboardMarkup:
 
 async def show_settings(update: Update, context: Context) -> None:
     """Offer the three levels, naming the current one."""
-    chat, message = update.effective_chat, update.effective_message
-    if chat is None or message is None:
+    allowed = await group_command(update, context, admins_only=True)
+    if allowed is None:
         return
-    svc, lang = services(context), await language(update, context)
+    chat, message, lang = allowed
+    svc = services(context)
     t = svc.catalog.t
-    if not is_group(chat):
-        await message.reply_text(t(lang, "errors.groups_only"))
-        return
-    if not await is_chat_admin(context, chat, update.effective_user, message):
-        await message.reply_text(t(lang, "errors.admins_only"))
-        return
     current = await svc.subscriptions.min_severity(chat.id)
     if current is None:
         await message.reply_text(t(lang, "settings.not_subscribed"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update, User
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.commands import command
@@ -10,25 +10,26 @@ from bot.services.officers import UnknownJurisdiction
 from handlers.base import Context, language, services
 
 
-async def _superadmin(update: Update, context: Context) -> bool:
-    """True for a superadmin; anyone else is told the command is not for them."""
+async def _superadmin(update: Update, context: Context) -> tuple[Message, User, str] | None:
+    """Message, sender and language of a superadmin's command; None (and the sender is told the
+    command is not for them) for anyone else."""
     user, message = update.effective_user, update.effective_message
-    svc = services(context)
-    if user is not None and svc.officers.is_superadmin(user.id):
-        return True
-    if message is not None:
-        await message.reply_text(
-            svc.catalog.t(await language(update, context), "errors.superadmin_only")
-        )
-    return False
+    if message is None or user is None:
+        return None
+    svc, lang = services(context), await language(update, context)
+    if svc.officers.is_superadmin(user.id):
+        return message, user, lang
+    await message.reply_text(svc.catalog.t(lang, "errors.superadmin_only"))
+    return None
 
 
 async def grant_officer(update: Update, context: Context) -> None:
     """/capquyen <telegram_id> <area code> [name]."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None or not await _superadmin(update, context):
+    allowed = await _superadmin(update, context)
+    if allowed is None:
         return
-    svc, lang = services(context), await language(update, context)
+    message, user, lang = allowed
+    svc = services(context)
     t = svc.catalog.t
     args = context.args or []
     if len(args) < 2 or not args[0].isdigit():
@@ -53,10 +54,11 @@ async def grant_officer(update: Update, context: Context) -> None:
 
 async def revoke_officer(update: Update, context: Context) -> None:
     """/thuhoi <telegram_id>."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None or not await _superadmin(update, context):
+    allowed = await _superadmin(update, context)
+    if allowed is None:
         return
-    svc, lang = services(context), await language(update, context)
+    message, user, lang = allowed
+    svc = services(context)
     t = svc.catalog.t
     args = context.args or []
     if len(args) != 1 or not args[0].isdigit():
@@ -70,10 +72,11 @@ async def revoke_officer(update: Update, context: Context) -> None:
 
 async def list_officers(update: Update, context: Context) -> None:
     """/canbo: every active officer."""
-    message = update.effective_message
-    if message is None or not await _superadmin(update, context):
+    allowed = await _superadmin(update, context)
+    if allowed is None:
         return
-    svc, lang = services(context), await language(update, context)
+    message, _, lang = allowed
+    svc = services(context)
     t = svc.catalog.t
     officers = await svc.officers.all()
     if not officers:

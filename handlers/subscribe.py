@@ -35,6 +35,7 @@ from bot.services.subscriptions import (
 from handlers.base import (
     Context,
     chat_ref,
+    group_command,
     is_chat_admin,
     is_group,
     language,
@@ -108,16 +109,11 @@ def residential_keyboard(
 
 async def start_subscribe(update: Update, context: Context) -> None:
     """/dangky [name]: admins only, in groups; search at once or prompt for the name."""
-    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
-    if chat is None or message is None:
+    allowed = await group_command(update, context, admins_only=True)
+    if allowed is None:
         return
-    svc, lang = services(context), await language(update, context)
-    if not is_group(chat):
-        await message.reply_text(svc.catalog.t(lang, "errors.groups_only"))
-        return
-    if not await is_chat_admin(context, chat, user, message):
-        await message.reply_text(svc.catalog.t(lang, "errors.admins_only"))
-        return
+    chat, message, lang = allowed
+    svc, user = services(context), update.effective_user
     query = " ".join(context.args or [])
     if query:
         await offer_communes(message, context, lang, query)
@@ -303,13 +299,11 @@ _ACTIONS = {
 
 async def show_status(update: Update, context: Context) -> None:
     """/trangthai: the group's area."""
-    chat, message = update.effective_chat, update.effective_message
-    if chat is None or message is None:
+    allowed = await group_command(update, context)
+    if allowed is None:
         return
-    svc, lang = services(context), await language(update, context)
-    if not is_group(chat):
-        await message.reply_text(svc.catalog.t(lang, "errors.groups_only"))
-        return
+    chat, message, lang = allowed
+    svc = services(context)
     view = await svc.subscriptions.status(chat.id)
     if view is None:
         await message.reply_text(svc.catalog.t(lang, "status.none"))
@@ -320,16 +314,11 @@ async def show_status(update: Update, context: Context) -> None:
 
 async def unsubscribe(update: Update, context: Context) -> None:
     """/huydangky: admins remove the group's subscription."""
-    chat, message = update.effective_chat, update.effective_message
-    if chat is None or message is None:
+    allowed = await group_command(update, context, admins_only=True)
+    if allowed is None:
         return
-    svc, lang = services(context), await language(update, context)
-    if not is_group(chat):
-        await message.reply_text(svc.catalog.t(lang, "errors.groups_only"))
-        return
-    if not await is_chat_admin(context, chat, update.effective_user, message):
-        await message.reply_text(svc.catalog.t(lang, "errors.admins_only"))
-        return
+    chat, message, lang = allowed
+    svc = services(context)
     view = await svc.subscriptions.unsubscribe(chat.id)
     if view is None:
         await message.reply_text(svc.catalog.t(lang, "unsubscribe.none"))
