@@ -247,3 +247,23 @@ async def test_command_menus_are_published(bot: BotRunner) -> None:
         "language",
     ]
     assert admins[2].description == "Đăng ký khu vực cho nhóm"
+
+
+async def test_a_failure_is_reported_without_details(
+    bot: BotRunner,
+    sim: BotApiSimulator,
+    driver: SimDriver,
+    people: tuple[SimUser, SimUser],
+    group: SimChat,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    admin, _ = people
+    await add_bot(driver, group, admin)
+    sim.faults.fail(method="getChatMember", status=500, description="Internal Server Error")
+    reply = await say(driver, admin, group, "/dangky Đống Đa")
+    assert (
+        reply.text == "⚠️ Đã có lỗi xảy ra khi xử lý yêu cầu của bạn. Vui lòng thử lại sau ít phút."
+    )
+    assert "failed" in caplog.text and sim.token not in caplog.text
+    status = await say(driver, admin, group, "/trangthai")  # the bot carries on
+    assert "chưa đăng ký" in (status.text or "")
