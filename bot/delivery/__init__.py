@@ -33,6 +33,8 @@ __all__ = [
 
 def window_store(config: DeliveryConfig, engine: AsyncEngine | None = None) -> WindowStore:
     """Redis when configured, else PostgreSQL when the database is one, else this process."""
+    if config.rate_store == "local":
+        return LocalWindows()
     if config.redis_url:
         return RedisWindows(config.redis_url, config.redis_prefix)
     if engine is not None and engine.dialect.name == "postgresql":

@@ -29,6 +29,9 @@ class DeliveryConfig:
     backoff_max: float = 60.0
     poll_interval: float = 0.5
     redis_url: str | None = None
+    # Where the windows live: "auto" (Redis if redis_url, else the PostgreSQL table when the
+    # database is PostgreSQL, else memory), or "local" for a single sender process.
+    rate_store: str = "auto"
     redis_prefix: str = "canhgac:rl"
     # Max times one request waits out a 429 inside the limiter before the error is raised.
     retry_after_attempts: int = 3

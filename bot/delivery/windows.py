@@ -7,7 +7,6 @@ seconds: no burst allowance, which is what keeps a sender from overshooting.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -174,80 +173,43 @@ class RedisWindows:
         await self._redis.aclose()
 
 
-# One transaction under an advisory lock: count both windows, record the request if both have
-# room. Times come from the database clock, so every process uses the same one.
-_PG_LOCK = 0x63676476  # "cgdv"
-_PG_NOW = "SELECT extract(epoch from clock_timestamp())"
+# PostgreSQL: one call of `delivery_rate_acquire` (created by migration 0002), which takes an
+# advisory lock, checks both windows and records the request, all on the database clock.
+_PG_ACQUIRE = text(
+    "SELECT delivery_rate_acquire(:g_key, :g_span, :g_limit, :g_burst, :g_pace, "
+    ":c_key, :c_span, :c_limit)"
+)
+_PG_PAUSE = text(
+    "INSERT INTO delivery_rate_events (key, at) "
+    "VALUES ('pause', extract(epoch from clock_timestamp()) + :s)"
+)
 
 
 class PostgresWindows:
     """Windows in the `delivery_rate_events` table, serialised by an advisory lock."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._lock = asyncio.Lock()  # one transaction at a time per process
-        self._last_cleanup = 0.0
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def try_acquire(self, global_window: Window, chat_window: Window | None) -> Verdict:
-        windows = [global_window] if chat_window is None else [global_window, chat_window]
-        async with self._lock, self._engine.begin() as conn:
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
-            now = float((await conn.execute(text(_PG_NOW))).scalar_one())
-            paused = await self._paused(conn, now)
-            waits = [await self._wait(conn, w, now) for w in windows]
-            verdict = Verdict(max(paused, waits[0]), waits[1] if len(waits) > 1 else 0.0)
-            if verdict.granted:
-                await conn.execute(
-                    text("INSERT INTO delivery_rate_events (key, at) VALUES (:key, :at)"),
-                    [{"key": w.key, "at": now} for w in windows],
-                )
-                await self._cleanup(conn, now)
-            return verdict
-
-    async def _wait(self, conn: Any, window: Window, now: float) -> float:
-        result = await conn.execute(
-            text(
-                "SELECT at FROM delivery_rate_events WHERE key = :key AND at > :since "
-                "ORDER BY at DESC LIMIT :limit"
-            ),
-            {"key": window.key, "since": now - window.span, "limit": window.limit},
-        )
-        recent = [float(a) for a in result.scalars()]
-        paced = window.burst and len(recent) >= window.burst
-        spacing = recent[window.burst - 1] + window.pace - now if paced else 0.0
-        if len(recent) < window.limit:
-            return max(0.0, spacing)
-        return max(spacing, recent[-1] + window.span - now)
-
-    async def _paused(self, conn: Any, now: float) -> float:
-        result = await conn.execute(
-            text("SELECT max(at) FROM delivery_rate_events WHERE key = 'pause'")
-        )
-        until = result.scalar()
-        return max(0.0, float(until) - now) if until is not None else 0.0
-
-    async def _cleanup(self, conn: Any, now: float) -> None:
-        if now - self._last_cleanup < 5.0:
-            return
-        self._last_cleanup = now
-        await conn.execute(
-            text("DELETE FROM delivery_rate_events WHERE at < :old AND key <> 'pause'"),
-            {"old": now - 120.0},
-        )
-        await conn.execute(
-            text("DELETE FROM delivery_rate_events WHERE key = 'pause' AND at < :now"),
-            {"now": now},
-        )
+        chat = chat_window or Window("", 1.0, 1)
+        params = {
+            "g_key": global_window.key,
+            "g_span": global_window.span,
+            "g_limit": global_window.limit,
+            "g_burst": global_window.burst,
+            "g_pace": global_window.pace,
+            "c_key": chat_window.key if chat_window else None,
+            "c_span": chat.span,
+            "c_limit": chat.limit,
+        }
+        async with self._engine.connect() as conn:
+            waits = (await conn.execute(_PG_ACQUIRE, params)).scalar_one()
+        return Verdict(float(waits[0]), float(waits[1]))
 
     async def pause(self, seconds: float) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "INSERT INTO delivery_rate_events (key, at) "
-                    "VALUES ('pause', extract(epoch from clock_timestamp()) + :s)"
-                ),
-                {"s": seconds},
-            )
+        async with self._engine.connect() as conn:
+            await conn.execute(_PG_PAUSE, {"s": seconds})
 
     async def close(self) -> None:
         return None
