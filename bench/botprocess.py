@@ -58,6 +58,7 @@ class BotProcess:
             stderr=log,
         )
         log.close()
+        print(f"bot process: pid {self.process.pid}", file=sys.stderr, flush=True)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while sim.stats.calls["getUpdates"] == 0:
