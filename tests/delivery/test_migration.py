@@ -6,7 +6,7 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables)
@@ -32,12 +32,24 @@ async def test_metadata_matches_the_database_after_upgrade(db: Db) -> None:
     assert [d for d in diff if _touches_ours(d)] == []
 
 
+async def _has_function(db: Db) -> bool:
+    if db.schema is None:
+        return False
+    async with db.engine.connect() as conn:
+        found = await conn.execute(text("SELECT to_regproc('delivery_rate_acquire')"))
+        return found.scalar() is not None
+
+
 async def test_downgrade_removes_the_tables_and_upgrade_restores_them(db: Db) -> None:
+    postgres = db.schema is not None
+    assert await _has_function(db) == postgres
     await downgrade(db.engine, "0001")
     async with db.engine.connect() as conn:
         names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
     assert not OURS & names
+    assert not await _has_function(db)
     await upgrade(db.engine)
     async with db.engine.connect() as conn:
         names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
     assert names >= OURS
+    assert await _has_function(db) == postgres
