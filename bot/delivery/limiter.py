@@ -133,7 +133,7 @@ class FloodGate:
                 continue
             verdict = await self._try(head)
             if verdict.chat_wait > 0 or verdict.granted:
-                heapq.heappop(self._queue)
+                self._remove(head)
                 if verdict.granted and self.keep_grants:
                     self.grants.append((head.lane, head.seq))
                 if not head.granted.done():
@@ -141,6 +141,15 @@ class FloodGate:
                 continue
             # The global window is full: wait for room, or for a more urgent arrival.
             await self._wait(verdict.global_wait)
+
+    def _remove(self, waiter: _Waiter) -> None:
+        """Take `waiter` out of the queue. Not simply heappop: while the store was asked (an
+        await), a more urgent request may have become the head of the queue."""
+        if self._queue and self._queue[0] is waiter:
+            heapq.heappop(self._queue)
+        else:
+            self._queue.remove(waiter)
+            heapq.heapify(self._queue)
 
     async def _try(self, head: _Waiter) -> Verdict:
         glob, chat = self.windows(head.chat_id, head.lane, head.paid)
