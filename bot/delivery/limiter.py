@@ -54,7 +54,7 @@ class _Waiter:
     seq: int
     chat_id: int | None = field(compare=False)
     paid: bool = field(compare=False)
-    granted: asyncio.Future[float] = field(compare=False)
+    granted: asyncio.Future[Verdict] = field(compare=False)
 
 
 class FloodGate:
@@ -66,6 +66,7 @@ class FloodGate:
         self._queue: list[_Waiter] = []
         self._seq = itertools.count()
         self._nap: asyncio.Future[None] | None = None  # the dispatcher's current wait
+        self._tickets: dict[int, Any] = {}  # grant seq -> the store's handle on its record
         self._task: asyncio.Task[None] | None = None
         # (lane, seq) of every grant, newest last; tests read the order.
         self.grants: list[tuple[int, int]] = []
@@ -88,17 +89,29 @@ class FloodGate:
     async def acquire(
         self, chat_id: int | None, *, bulk: bool = False, paid: bool = False, priority: int = 0
     ) -> int:
-        """Wait for a slot; returns the grant's sequence number."""
+        """Wait for a slot; returns the grant's sequence number, for `complete`."""
         lane = BULK if bulk else INTERACTIVE
         while True:
             waiter = _Waiter(lane, -priority, next(self._seq), chat_id, paid, asyncio.Future())
             heapq.heappush(self._queue, waiter)
             self._wake()
             self._ensure_task()
-            chat_wait = await waiter.granted
-            if chat_wait <= 0:
+            verdict = await waiter.granted
+            if verdict.granted:
+                if verdict.ticket is not None:
+                    self._tickets[waiter.seq] = verdict.ticket
                 return waiter.seq
-            await asyncio.sleep(chat_wait)  # this chat is full; others go ahead meanwhile
+            await asyncio.sleep(verdict.chat_wait)  # this chat is full; others go ahead meanwhile
+
+    async def complete(self, seq: int) -> None:
+        """The granted request was answered (or failed): its slot counts from now on."""
+        ticket = self._tickets.pop(seq, None)
+        if ticket is None:
+            return
+        try:
+            await self.store.complete(ticket)
+        except Exception:  # the grant time stays: only less safe
+            log.exception("rate-limit store failed to record an answer")
 
     async def pause(self, seconds: float) -> None:
         """Telegram said 429: nobody is granted anything for `seconds`."""
@@ -129,15 +142,17 @@ class FloodGate:
         while self._queue:
             head = self._queue[0]
             if head.granted.done():  # cancelled by its caller
-                heapq.heappop(self._queue)
+                self._remove(head)
                 continue
-            verdict = await self._try(head)
+            verdict = await self._try(head)  # more urgent waiters may arrive meanwhile
             if verdict.chat_wait > 0 or verdict.granted:
                 self._remove(head)
                 if verdict.granted and self.keep_grants:
                     self.grants.append((head.lane, head.seq))
                 if not head.granted.done():
-                    head.granted.set_result(verdict.chat_wait)
+                    head.granted.set_result(verdict)
+                elif verdict.ticket is not None:  # granted to a caller who left
+                    await self.store.complete(verdict.ticket)
                 continue
             # The global window is full: wait for room, or for a more urgent arrival.
             await self._wait(verdict.global_wait)
@@ -147,7 +162,8 @@ class FloodGate:
         await), a more urgent request may have become the head of the queue."""
         if self._queue and self._queue[0] is waiter:
             heapq.heappop(self._queue)
-        else:
+            return
+        with contextlib.suppress(ValueError):
             self._queue.remove(waiter)
             heapq.heapify(self._queue)
 
@@ -198,11 +214,13 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
         paid = bool(data.get("allow_paid_broadcast"))
         attempts = max(1, self.gate.config.retry_after_attempts)
         for attempt in range(attempts):
-            await self.gate.acquire(chat, bulk=bulk, paid=paid, priority=priority)
+            seq = await self.gate.acquire(chat, bulk=bulk, paid=paid, priority=priority)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 await self.gate.pause(retry_seconds(exc))
                 if attempt == attempts - 1:
                     raise
+            finally:
+                await self.gate.complete(seq)
         raise AssertionError("unreachable")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import text
@@ -42,6 +42,7 @@ class Verdict:
 
     global_wait: float = 0.0
     chat_wait: float = 0.0
+    ticket: Any = field(default=None, compare=False)  # for `complete`, when granted
 
     @property
     def granted(self) -> bool:
@@ -55,6 +56,10 @@ class WindowStore(Protocol):
         """Record one request in both windows if both have room, else say how long to wait."""
         ...
 
+    async def complete(self, ticket: Any) -> None:
+        """The granted request was answered: count it from now on (see `LocalWindows`)."""
+        ...
+
     async def pause(self, seconds: float) -> None:
         """Stop granting anything for `seconds` (Telegram answered 429)."""
         ...
@@ -65,35 +70,49 @@ class WindowStore(Protocol):
 
 
 class LocalWindows:
-    """Windows in this process's memory."""
+    """Windows in this process's memory.
+
+    A request is first counted from its grant and, once answered, from its answer: Telegram
+    counted it somewhere in between, so the answer time is the safe bound, whatever the delays
+    on the way (a fixed margin is not: a busy event loop or a slow network exceeds it). Pacing
+    uses grant times, as it spaces out what this side does.
+    """
 
     def __init__(self) -> None:
-        self._log: dict[str, deque[float]] = {}
+        self._log: dict[str, deque[list[float]]] = {}  # entries: [granted, counted from]
         self._paused_until = 0.0
 
     def _wait(self, window: Window, now: float) -> float:
         times = self._log.setdefault(window.key, deque())
-        while times and times[0] <= now - window.span:
+        while times and times[0][1] <= now - window.span:
             times.popleft()
         paced = window.burst and len(times) >= window.burst
-        spacing = times[-window.burst] + window.pace - now if paced else 0.0
+        spacing = times[-window.burst][0] + window.pace - now if paced else 0.0
         excess = len(times) - window.limit
         if excess < 0:
             return max(0.0, spacing)
-        return max(spacing, times[excess] + window.span - now)
+        # Answer times are nearly, not strictly, in order: never report "no wait" when full.
+        full = max(times[excess][1], times[0][1]) + window.span - now
+        return max(spacing, full, 0.001)
 
     async def try_acquire(self, global_window: Window, chat_window: Window | None) -> Verdict:
         now = time.monotonic()
         paused = max(0.0, self._paused_until - now)
-        verdict = Verdict(
-            max(paused, self._wait(global_window, now)),
-            self._wait(chat_window, now) if chat_window else 0.0,
-        )
-        if verdict.granted:
-            self._log[global_window.key].append(now)
-            if chat_window is not None:
-                self._log[chat_window.key].append(now)
-        return verdict
+        gw = max(paused, self._wait(global_window, now))
+        cw = self._wait(chat_window, now) if chat_window else 0.0
+        if gw > 0 or cw > 0:
+            return Verdict(gw, cw)
+        entries = [[now, now]]
+        self._log[global_window.key].append(entries[0])
+        if chat_window is not None:
+            entries.append([now, now])
+            self._log[chat_window.key].append(entries[1])
+        return Verdict(ticket=entries)
+
+    async def complete(self, ticket: Any) -> None:
+        now = time.monotonic()
+        for entry in ticket or ():
+            entry[1] = max(entry[1], now)
 
     async def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
@@ -102,43 +121,56 @@ class LocalWindows:
         return None
 
 
-# KEYS: pause, counter, global, [chat]; ARGV per window: span ms, limit, burst, pace ms.
-# Times come from the Redis server so that every process uses the same clock.
-_REDIS_SCRIPT = """
+# KEYS: pause, counter, then per window: its counted-from set, its grant-time set.
+# ARGV per window: span ms, limit, burst, pace ms. Times come from the Redis server so that
+# every process uses the same clock. Returns {global wait ms, chat wait ms, ticket}.
+_REDIS_ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local waits = {0, 0}
 local paused = redis.call('PTTL', KEYS[1])
 if paused > 0 then waits[1] = paused end
-for i = 3, #KEYS do
-  local span = tonumber(ARGV[(i - 3) * 4 + 1])
-  local limit = tonumber(ARGV[(i - 3) * 4 + 2])
-  local burst = tonumber(ARGV[(i - 3) * 4 + 3])
-  local pace = tonumber(ARGV[(i - 3) * 4 + 4])
-  local slot = (i == 3) and 1 or 2
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - span)
-  local n = redis.call('ZCARD', KEYS[i])
+local windows = (#KEYS - 2) / 2
+for w = 1, windows do
+  local counted, granted = KEYS[1 + w * 2], KEYS[2 + w * 2]
+  local span = tonumber(ARGV[(w - 1) * 4 + 1])
+  local limit = tonumber(ARGV[(w - 1) * 4 + 2])
+  local burst = tonumber(ARGV[(w - 1) * 4 + 3])
+  local pace = tonumber(ARGV[(w - 1) * 4 + 4])
+  redis.call('ZREMRANGEBYSCORE', counted, '-inf', now - span)
+  redis.call('ZREMRANGEBYSCORE', granted, '-inf', now - span)
+  local n = redis.call('ZCARD', counted)
   if n >= limit then
-    local oldest = redis.call('ZRANGE', KEYS[i], n - limit, n - limit, 'WITHSCORES')
-    local w = tonumber(oldest[2]) + span - now
-    if w > waits[slot] then waits[slot] = w end
+    local oldest = redis.call('ZRANGE', counted, n - limit, n - limit, 'WITHSCORES')
+    waits[w] = math.max(waits[w], tonumber(oldest[2]) + span - now, 1)
   end
-  if burst > 0 and n >= burst then
-    local last = redis.call('ZRANGE', KEYS[i], -burst, -burst, 'WITHSCORES')
-    local w = tonumber(last[2]) + pace - now
-    if w > waits[slot] then waits[slot] = w end
+  local g = redis.call('ZCARD', granted)
+  if burst > 0 and g >= burst then
+    local last = redis.call('ZRANGE', granted, -burst, -burst, 'WITHSCORES')
+    waits[w] = math.max(waits[w], tonumber(last[2]) + pace - now)
   end
 end
 if waits[1] > 0 or waits[2] > 0 then
-  return {tostring(waits[1]), tostring(waits[2])}
+  return {tostring(waits[1]), tostring(waits[2]), ''}
 end
-local id = redis.call('INCR', KEYS[2])
-for i = 3, #KEYS do
-  local span = tonumber(ARGV[(i - 3) * 4 + 1])
-  redis.call('ZADD', KEYS[i], now, tostring(now) .. ':' .. id)
-  redis.call('PEXPIRE', KEYS[i], math.ceil(span) + 1000)
+local member = tostring(redis.call('INCR', KEYS[2]))
+for w = 1, windows do
+  local ttl = math.ceil(tonumber(ARGV[(w - 1) * 4 + 1])) + 60000
+  for _, key in ipairs({KEYS[1 + w * 2], KEYS[2 + w * 2]}) do
+    redis.call('ZADD', key, now, member)
+    redis.call('PEXPIRE', key, ttl)
+  end
 end
-return {'0', '0'}
+return {'0', '0', member}
+"""
+# KEYS: counted-from sets; ARGV: the ticket. The request was answered: count it from now.
+_REDIS_COMPLETE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1])
+end
+return 0
 """
 
 
@@ -150,17 +182,26 @@ class RedisWindows:
 
         self._redis: Any = aioredis.from_url(url)
         self._prefix = prefix
-        self._script = self._redis.register_script(_REDIS_SCRIPT)
+        self._acquire = self._redis.register_script(_REDIS_ACQUIRE)
+        self._complete = self._redis.register_script(_REDIS_COMPLETE)
 
     async def try_acquire(self, global_window: Window, chat_window: Window | None) -> Verdict:
         windows = [global_window] if chat_window is None else [global_window, chat_window]
         keys = [f"{self._prefix}:pause", f"{self._prefix}:seq"]
-        keys += [f"{self._prefix}:{w.key}" for w in windows]
         args: list[float | int] = []
         for w in windows:
+            keys += [f"{self._prefix}:{w.key}", f"{self._prefix}:{w.key}:g"]
             args += [w.span * 1000.0, w.limit, w.burst, w.pace * 1000.0]
-        result = await self._script(keys=keys, args=args)
-        return Verdict(float(result[0]) / 1000.0, float(result[1]) / 1000.0)
+        gw, cw, member = await self._acquire(keys=keys, args=args)
+        if member:
+            counted = [f"{self._prefix}:{w.key}" for w in windows]
+            return Verdict(ticket=(counted, member))
+        return Verdict(float(gw) / 1000.0, float(cw) / 1000.0)
+
+    async def complete(self, ticket: Any) -> None:
+        if ticket:
+            counted, member = ticket
+            await self._complete(keys=counted, args=[member])
 
     async def pause(self, seconds: float) -> None:
         key = f"{self._prefix}:pause"
@@ -180,8 +221,13 @@ _PG_ACQUIRE = text(
     ":c_key, :c_span, :c_limit)"
 )
 _PG_PAUSE = text(
-    "INSERT INTO delivery_rate_events (key, at) "
-    "VALUES ('pause', extract(epoch from clock_timestamp()) + :s)"
+    "INSERT INTO delivery_rate_events (key, granted, at) "
+    "VALUES ('pause', extract(epoch from clock_timestamp()) + :s, "
+    "extract(epoch from clock_timestamp()) + :s)"
+)
+_PG_COMPLETE = text(
+    "UPDATE delivery_rate_events SET at = greatest(at, extract(epoch from clock_timestamp())) "
+    "WHERE id IN (:g, :c)"
 )
 
 
@@ -204,8 +250,15 @@ class PostgresWindows:
             "c_limit": chat.limit,
         }
         async with self._engine.connect() as conn:
-            waits = (await conn.execute(_PG_ACQUIRE, params)).scalar_one()
-        return Verdict(float(waits[0]), float(waits[1]))
+            gw, cw, gid, cid = (await conn.execute(_PG_ACQUIRE, params)).scalar_one()
+        if gid:
+            return Verdict(ticket=(int(gid), int(cid)))
+        return Verdict(float(gw), float(cw))
+
+    async def complete(self, ticket: Any) -> None:
+        if ticket:
+            async with self._engine.connect() as conn:
+                await conn.execute(_PG_COMPLETE, {"g": ticket[0], "c": ticket[1]})
 
     async def pause(self, seconds: float) -> None:
         async with self._engine.connect() as conn:

@@ -57,8 +57,12 @@ class RateEvent(SQLModel, table=True):
     """One recent request in a rate-limit window shared by processes (PostgreSQL without Redis)."""
 
     __tablename__ = "delivery_rate_events"
-    __table_args__ = (Index("ix_delivery_rate_events_key_at", "key", "at"),)
+    __table_args__ = (
+        Index("ix_delivery_rate_events_key_at", "key", "at"),
+        Index("ix_delivery_rate_events_key_granted", "key", "granted"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=64)
-    at: float  # seconds since the epoch, from the database clock
+    granted: float  # when it was granted: seconds since the epoch, on the database clock
+    at: float  # when it counts from: its grant, then its answer
