@@ -16,8 +16,9 @@ class DeliveryConfig:
     paid_global_per_second: int = 1000
     # Slots of the global window that bulk sends leave free for interactive replies.
     interactive_reserve: int = 1
-    # Added to every window: requests reach Telegram a little later than we grant them.
-    window_margin: float = 0.03
+    # Added to every window's span. Requests count from their answer once answered, which
+    # bounds Telegram's own timestamp whatever the delays; this only absorbs clock granularity.
+    window_margin: float = 0.01
     # Global grants are paced: at most limit * pace_seconds of them in any pace_seconds.
     pace_seconds: float = 0.03
     batch_size: int = 100
