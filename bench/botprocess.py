@@ -17,7 +17,13 @@ REPO = Path(__file__).resolve().parent.parent
 OWN = ("TELEGRAM_", "DATABASE_URL", "DELIVERY_", "REDIS_URL", "WEBHOOK_", "SUPERADMIN_IDS")
 
 
-def bot_environment(sim: BotApiSimulator, database_url: str, scale: int) -> dict[str, str]:
+def bot_environment(
+    sim: BotApiSimulator,
+    database_url: str,
+    scale: int,
+    rate_store: str = "auto",
+    redis_url: str | None = None,
+) -> dict[str, str]:
     """The environment of `canhgac run` against the simulator with Telegram's limits × `scale`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(OWN)}
     path = env.get("PYTHONPATH")
@@ -29,6 +35,8 @@ def bot_environment(sim: BotApiSimulator, database_url: str, scale: int) -> dict
         DELIVERY_GLOBAL_PER_SECOND=str(30 * scale),
         DELIVERY_GROUP_PER_MINUTE=str(20 * scale),
         DELIVERY_PRIVATE_PER_SECOND=str(1 * scale),
+        DELIVERY_RATE_STORE=rate_store,
+        REDIS_URL=redis_url or "",
         LOG_LEVEL="WARNING",
     )
     return env

@@ -40,6 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "created and dropped. Default: a temporary SQLite file",
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds for the broadcast")
+    parser.add_argument(
+        "--rate-store",
+        choices=("auto", "local"),
+        default="auto",
+        help="DELIVERY_RATE_STORE of the bot: auto shares the window through Redis or PostgreSQL",
+    )
+    parser.add_argument("--redis-url", default=None, help="REDIS_URL of the bot (shared window)")
 
 
 @dataclass
@@ -151,7 +158,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             began = time.monotonic()
             world = await seed(driver, url, units, args.groups)
             seeding = time.monotonic() - began
-            bot = BotProcess(bot_environment(sim, url, scale))
+            bot = BotProcess(bot_environment(sim, url, scale, args.rate_store, args.redis_url))
             try:
                 await bot.start(sim, timeout=60)
                 metrics = await broadcast(driver, world, bot, args.timeout)
@@ -163,6 +170,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await sim.stop()
     metrics.update(
         database=describe(url),
+        rate_store="redis" if args.redis_url and args.rate_store == "auto" else args.rate_store,
         seed_s=round(seeding, 1),
         bot_exit=metrics_exit,
         violations=len(sim.violations),

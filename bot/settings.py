@@ -15,6 +15,7 @@ from bot.delivery.config import DeliveryConfig
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///canhgac.sqlite3"
 SUPPORTED_LANGUAGES = ("vi", "en")
+RATE_STORES = ("auto", "local")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{5,}$")
@@ -43,6 +44,7 @@ class Settings:
     delivery_group_per_minute: int = 20
     delivery_private_per_second: int = 1
     delivery_paid_broadcast: bool = False
+    delivery_rate_store: str = "auto"
     redis_url: str | None = None
 
     @property
@@ -53,6 +55,7 @@ class Settings:
             group_per_minute=self.delivery_group_per_minute,
             private_per_second=self.delivery_private_per_second,
             paid_broadcast=self.delivery_paid_broadcast,
+            rate_store=self.delivery_rate_store,
             redis_url=self.redis_url,
         )
 
@@ -216,6 +219,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         delivery_group_per_minute=_positive_int(env, "DELIVERY_GROUP_PER_MINUTE", 20, 1000),
         delivery_private_per_second=_positive_int(env, "DELIVERY_PRIVATE_PER_SECOND", 1, 100),
         delivery_paid_broadcast=_flag(env, "DELIVERY_PAID_BROADCAST"),
+        delivery_rate_store=_choice(
+            "DELIVERY_RATE_STORE",
+            env.get("DELIVERY_RATE_STORE", "").strip().lower() or "auto",
+            RATE_STORES,
+        ),
         redis_url=_redis_url(env.get("REDIS_URL", "").strip()),
         log_level=_choice(
             "LOG_LEVEL", env.get("LOG_LEVEL", "").strip().upper() or "INFO", LOG_LEVELS

@@ -47,6 +47,31 @@ def test_full_configuration() -> None:
     assert "pw" not in repr(settings)
 
 
+def test_delivery_settings() -> None:
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "DELIVERY_GLOBAL_PER_SECOND": "300",
+            "DELIVERY_GROUP_PER_MINUTE": "200",
+            "DELIVERY_PRIVATE_PER_SECOND": "10",
+            "DELIVERY_PAID_BROADCAST": "true",
+            "DELIVERY_RATE_STORE": "local",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+        }
+    )
+    config = settings.delivery
+    assert (config.global_per_second, config.group_per_minute, config.private_per_second) == (
+        300,
+        200,
+        10,
+    )
+    assert config.paid_broadcast and config.bulk_global_per_second == 1000
+    assert config.rate_store == "local" and config.redis_url == "redis://127.0.0.1:6379/0"
+    defaults = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN}).delivery
+    assert (defaults.global_per_second, defaults.group_per_minute) == (30, 20)
+    assert not defaults.paid_broadcast and defaults.rate_store == "auto"
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -61,6 +86,12 @@ def test_full_configuration() -> None:
         ("WEBHOOK_SECRET", "has spaces"),
         ("WEBHOOK_LISTEN", "8443"),
         ("LOG_LEVEL", "LOUD"),
+        ("DELIVERY_GLOBAL_PER_SECOND", "0"),
+        ("DELIVERY_GROUP_PER_MINUTE", "many"),
+        ("DELIVERY_PRIVATE_PER_SECOND", "1000"),
+        ("DELIVERY_PAID_BROADCAST", "maybe"),
+        ("DELIVERY_RATE_STORE", "memcached"),
+        ("REDIS_URL", "http://127.0.0.1:6379"),
     ],
 )
 def test_bad_value_names_the_setting(name: str, value: str) -> None:
