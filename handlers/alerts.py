@@ -569,6 +569,7 @@ def status_text(context: Context, lang: str, status: AlertStatus) -> str:
         pending=stats.pending,
         failed=stats.failed,
         filtered=stats.filtered,
+        withdrawn=stats.withdrawn,
         acknowledged=status.acknowledged,
         t50=seconds(stats.t50_seconds),
         t100=seconds(stats.t100_seconds),

@@ -21,6 +21,7 @@ _PENDING = DeliveryStatus.PENDING.value
 _DELIVERED = DeliveryStatus.DELIVERED.value
 _FAILED = DeliveryStatus.FAILED.value
 _FILTERED = DeliveryStatus.FILTERED.value
+_WITHDRAWN = DeliveryStatus.WITHDRAWN.value
 _LIVE = (_PENDING, _DELIVERED)
 
 
@@ -87,6 +88,23 @@ async def request_edit(session: AsyncSession, kind: str, ref_id: int) -> int:
         .values(
             content_version=col(Delivery.content_version) + 1, next_attempt_at=now, updated_at=now
         )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def withdraw_unsent(session: AsyncSession, kind: str, ref_id: int) -> int:
+    """The job was called off: copies not yet sent, and not in a sender's hands, are never sent.
+
+    A copy being sent right now completes and is then edited like every delivered copy.
+    """
+    now = utcnow()
+    result = await session.execute(
+        update(Delivery)
+        .where(col(Delivery.kind) == kind, col(Delivery.ref_id) == ref_id)
+        .where(col(Delivery.status) == _PENDING, col(Delivery.message_id).is_(None))
+        .where(or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now))
+        .values(status=_WITHDRAWN, next_attempt_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -299,6 +317,7 @@ async def delivery_stats(session: AsyncSession, kind: str, ref_id: int) -> Deliv
         pending=pending,
         failed=counts.get(_FAILED, 0),
         filtered=counts.get(_FILTERED, 0),
+        withdrawn=counts.get(_WITHDRAWN, 0),
         total=sum(counts.values()),
         first_at=first_at,
         t50_seconds=await reached(0.5),

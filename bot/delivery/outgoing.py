@@ -47,3 +47,4 @@ class DeliveryStats:
     first_at: datetime | None
     t50_seconds: float | None
     t100_seconds: float | None
+    withdrawn: int = 0  # not yet sent when the job was called off

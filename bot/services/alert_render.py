@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.delivery.outgoing import Button, Outgoing
 from bot.i18n import Catalog, Markup
-from bot.services.alert_types import AlertContent
+from bot.services.alert_types import AREA_LABEL_LIMIT, ISSUER_LIMIT, AlertContent, clip
 
 ACK_PREFIX = "ack:"
 PREVIEW_ACK = "ack:preview"
@@ -32,7 +32,7 @@ def render_alert(
     severity = t(lang, f"severity.{content.severity.value}")
     category = t(lang, f"category.{content.category}")
     lines.append(t(lang, "alert.header", severity=severity, category=category))
-    lines.append(t(lang, "alert.area", area=content.area))
+    lines.append(t(lang, "alert.area", area=clip(content.area, AREA_LABEL_LIMIT)))
     body = html.escape(content.text, quote=False)
     lines.append("\n" + (f"<s>{body}</s>" if content.cancelled else body) + "\n")
     if content.lat is not None and content.lon is not None:
@@ -44,7 +44,8 @@ def render_alert(
         if content.number is not None
         else t(lang, "alert.preview_number")
     )
-    lines.append(t(lang, "alert.issuer", issuer=content.issuer, number=Markup(number)))
+    issuer = clip(content.issuer, ISSUER_LIMIT)
+    lines.append(t(lang, "alert.issuer", issuer=issuer, number=Markup(number)))
     buttons: list[list[Button]] = []
     if not content.cancelled:
         data = f"{ACK_PREFIX}{content.number}" if content.number is not None else PREVIEW_ACK

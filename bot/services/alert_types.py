@@ -46,6 +46,12 @@ VALIDITY_HOURS = (6, 24, 72, 168)
 TEXT_LIMIT = 3500
 CAPTION_TEXT_LIMIT = 550
 AREA_LABEL_LIMIT = 200
+ISSUER_LIMIT = 80
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def receives(min_severity: str, severity: Severity) -> bool:

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.areas import AdminUnits, Commune
-from bot.delivery.outbox import delivery_stats, enqueue, request_edit
+from bot.delivery.outbox import delivery_stats, enqueue, request_edit, withdraw_unsent
 from bot.delivery.outgoing import DeliveryStats, Outgoing, Target
 from bot.i18n import Catalog
 from bot.services.alert_render import render_alert
@@ -33,6 +33,7 @@ from bot.services.alert_types import (
     AlertContent,
     Draft,
     Severity,
+    clip,
     receives,
 )
 from bot.services.officers import OfficerService, OfficerView, record_audit
@@ -187,15 +188,10 @@ class AlertService:
             raise AlertError("compose.outside_jurisdiction")
         if draft.target_kind != "residential":
             return commune.label
-        names = [
-            c.name
-            for c in await self.residential_choices(commune.code)
-            if c.id in draft.residential_ids
-        ]
-        label = ", ".join(names)
-        if len(label) > AREA_LABEL_LIMIT:
-            label = label[: AREA_LABEL_LIMIT - 1] + "…"
-        return f"{label} — {commune.label}"
+        chosen = await self.residential_choices(commune.code)
+        names = ", ".join(c.name for c in chosen if c.id in draft.residential_ids)
+        suffix = f" — {commune.label}"
+        return clip(names, AREA_LABEL_LIMIT - len(suffix)) + suffix
 
     # -- preview and audience -------------------------------------------------------------
 
@@ -341,13 +337,15 @@ class AlertService:
         return alert
 
     async def end(self, actor: int, alert_id: int) -> Alert:
-        """End (cancel) the alert: every delivered copy is edited to show it no longer applies."""
+        """End (cancel) the alert: every delivered copy is edited to show it no longer applies;
+        copies not yet sent are withdrawn (a group that never saw it gets no "ended" notice)."""
         async with self._sessions() as session, session.begin():
             alert = await self._managed(session, actor, alert_id)
             if alert.status == CANCELLED:
                 raise AlertError("manage.already_ended", number=alert_id)
             alert.status, alert.version, alert.updated_at = CANCELLED, alert.version + 1, utcnow()
             await request_edit(session, ALERT_KIND, alert_id)
+            await withdraw_unsent(session, ALERT_KIND, alert_id)
             await record_audit(session, actor, "alert_cancelled", f"#{alert_id}", alert.recipients)
         self._notify()
         return alert

@@ -14,6 +14,7 @@ class DeliveryStatus(StrEnum):
     DELIVERED = "delivered"  # a copy exists (message_id set); edits may still be due
     FAILED = "failed"  # given up (forbidden, bad request, too many attempts)
     FILTERED = "filtered"  # a target deliberately not sent to (counted only)
+    WITHDRAWN = "withdrawn"  # not yet sent when its job was called off: never sent
 
 
 class Delivery(SQLModel, table=True):
