@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
@@ -104,6 +105,9 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (2 for a bad setting or usage)."""
     args = _parser().parse_args(argv)
+    # PTB's next major version gives RetryAfter.retry_after as a timedelta; opt in now (the
+    # limiter reads both forms).
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     load_dotenv_file()
     try:
         settings = load_settings(require_token=args.command in ("run", "sender"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,6 +14,9 @@ from bot.services.area_sync import sync_admin_units
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade
 from tests.support.databases import postgres_schema, require_postgres, sqlite_url
+
+# As `canhgac` does: RetryAfter.retry_after as a timedelta (PTB's next major version).
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 # Provinces small storage tests load: Hà Nội and Hải Phòng (which has both Cẩm Giang and Cẩm Giàng).
 TEST_PROVINCES = ("01", "31")

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy.sql import Executable
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,6 +42,14 @@ class Claim:
     priority: int = 0
 
 
+async def _run(
+    session: AsyncSession, statement: Executable, params: Any = None
+) -> Any:  # a Result whose rows are the statement's columns
+    """Execute Core SQL on the session's connection, inside the caller's transaction."""
+    connection = await session.connection()
+    return await connection.execute(statement, params)
+
+
 async def enqueue(
     session: AsyncSession,
     kind: str,
@@ -55,7 +64,7 @@ async def enqueue(
     for target in targets:
         rows.setdefault(target.telegram_chat_id, _row(kind, ref_id, target, priority, now))
     if rows:
-        await session.execute(insert(Delivery), list(rows.values()))
+        await _run(session, insert(Delivery), list(rows.values()))
     return len(rows)
 
 
@@ -81,13 +90,14 @@ def _row(kind: str, ref_id: int, target: Target, priority: int, now: datetime) -
 async def request_edit(session: AsyncSession, kind: str, ref_id: int) -> int:
     """The job's content changed: every live copy is (re)rendered; the number of rows touched."""
     now = utcnow()
-    result = await session.execute(
+    result = await _run(
+        session,
         update(Delivery)
         .where(col(Delivery.kind) == kind, col(Delivery.ref_id) == ref_id)
         .where(col(Delivery.status).in_(_LIVE))
         .values(
             content_version=col(Delivery.content_version) + 1, next_attempt_at=now, updated_at=now
-        )
+        ),
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -98,13 +108,14 @@ async def withdraw_unsent(session: AsyncSession, kind: str, ref_id: int) -> int:
     A copy being sent right now completes and is then edited like every delivered copy.
     """
     now = utcnow()
-    result = await session.execute(
+    result = await _run(
+        session,
         update(Delivery)
         .where(col(Delivery.kind) == kind, col(Delivery.ref_id) == ref_id)
         .where(col(Delivery.status) == _PENDING, col(Delivery.message_id).is_(None))
         .where(or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now))
         .values(status=_WITHDRAWN, next_attempt_at=None, updated_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -127,7 +138,7 @@ async def claim(session: AsyncSession, owner: str, limit: int, lease_seconds: fl
         .returning(*_CLAIM_COLUMNS)
         .execution_options(synchronize_session=False)
     )
-    result = await session.execute(stmt)
+    result = await _run(session, stmt)
     claims = [Claim(*row) for row in result.all()]
     return sorted(claims, key=lambda c: c.id)
 
@@ -206,11 +217,12 @@ async def mark_done(session: AsyncSession, done: list[Done]) -> None:
 async def release(session: AsyncSession, row_ids: list[int]) -> None:
     """Give claimed rows back untouched (a sender stopping), for any sender to take at once."""
     if row_ids:
-        await session.execute(
+        await _run(
+            session,
             update(Delivery)
             .where(col(Delivery.id).in_(row_ids))
             .values(lease_owner=None, lease_until=None)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
 
 
@@ -220,18 +232,20 @@ async def mark_retry(
     """Try again at `at`; `count` adds an attempt (a 429 does not)."""
     now = utcnow()
     attempts = col(Delivery.attempts) + (1 if count else 0)
-    await session.execute(
+    await _run(
+        session,
         update(Delivery)
         .where(col(Delivery.id) == row_id)
         .values(attempts=attempts, next_attempt_at=at, last_error=_clip(error), **_release(now))
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
 
 
 async def mark_failed(session: AsyncSession, row_id: int, error: str) -> None:
     """Give up: a copy never sent becomes `failed`; a delivered copy keeps its status."""
     now = utcnow()
-    await session.execute(
+    await _run(
+        session,
         update(Delivery)
         .where(col(Delivery.id) == row_id)
         .values(
@@ -244,7 +258,7 @@ async def mark_failed(session: AsyncSession, row_id: int, error: str) -> None:
             last_error=_clip(error),
             **_release(now),
         )
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
 
 
@@ -255,11 +269,12 @@ def _clip(text: str | None) -> str | None:
 async def deactivate_chat(session: AsyncSession, telegram_chat_id: int) -> None:
     """The bot was removed or blocked: the chat is inactive and its subscription paused."""
     if telegram_chat_id > 0:  # a person who blocked the bot
-        await session.execute(
+        await _run(
+            session,
             update(User)
             .where(col(User.telegram_id) == telegram_chat_id)
             .values(can_message=False)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
     chat = await get_chat(session, telegram_chat_id)
     if chat is None:
@@ -276,23 +291,26 @@ async def deactivate_chat(session: AsyncSession, telegram_chat_id: int) -> None:
 async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> None:
     """A group became a supergroup: move the chat row and every live delivery row."""
     await move_chat(session, old_id, new_id)
-    await session.execute(
+    await _run(
+        session,
         update(Delivery)
         .where(col(Delivery.telegram_chat_id) == old_id, col(Delivery.message_id).is_(None))
         .values(telegram_chat_id=new_id, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
 
 
 async def delivery_stats(session: AsyncSession, kind: str, ref_id: int) -> DeliveryStats:
     """Counts and timings of one job (a few indexed queries, cheap enough to poll)."""
     job = and_(col(Delivery.kind) == kind, col(Delivery.ref_id) == ref_id)
-    result = await session.execute(
-        select(col(Delivery.status), func.count()).where(job).group_by(col(Delivery.status))
+    result = await _run(
+        session,
+        select(col(Delivery.status), func.count()).where(job).group_by(col(Delivery.status)),
     )
     counts = {status: int(n) for status, n in result.all()}
-    span = await session.execute(
-        select(func.min(col(Delivery.created_at)), func.min(col(Delivery.delivered_at))).where(job)
+    span = await _run(
+        session,
+        select(func.min(col(Delivery.created_at)), func.min(col(Delivery.delivered_at))).where(job),
     )
     start, first_at = span.one()
     delivered, pending = counts.get(_DELIVERED, 0), counts.get(_PENDING, 0)
@@ -302,12 +320,13 @@ async def delivery_stats(session: AsyncSession, kind: str, ref_id: int) -> Deliv
         need = math.ceil(sendable * share)
         if start is None or need == 0 or delivered < need:
             return None
-        nth = await session.execute(
+        nth = await _run(
+            session,
             select(col(Delivery.delivered_at))
             .where(job, col(Delivery.delivered_at).is_not(None))
             .order_by(col(Delivery.delivered_at))
             .offset(need - 1)
-            .limit(1)
+            .limit(1),
         )
         at = nth.scalar()
         return None if at is None else (at - start).total_seconds()

@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 
 import pytest_asyncio
-from sqlalchemy import select
-from sqlmodel import col
+from sqlmodel import col, select
 
 from bot.delivery import (
     DeliveryConfig,
@@ -80,8 +79,8 @@ async def finished(db: Db, ref: int) -> DeliveryStats:
 
 async def rows(db: Db, ref: int) -> list[Delivery]:
     async with db.sessions() as session:
-        result = await session.execute(select(Delivery).where(col(Delivery.ref_id) == ref))
-        return list(result.scalars())
+        result = await session.exec(select(Delivery).where(col(Delivery.ref_id) == ref))
+        return list(result)
 
 
 def copies(sim: BotApiSimulator, method: str = "sendMessage") -> Counter[int]:
@@ -135,12 +134,10 @@ async def test_forbidden_group_fails_and_goes_inactive(
     assert [r.telegram_chat_id for r in failed] == [kicked.id]
     assert failed[0].last_error is not None and "forbidden" in failed[0].last_error
     async with db.sessions() as session:
-        chat = (
-            await session.execute(select(Chat).where(Chat.telegram_id == kicked.id))
-        ).scalar_one()
+        chat = (await session.exec(select(Chat).where(col(Chat.telegram_id) == kicked.id))).one()
         sub = (
-            await session.execute(select(Subscription).where(Subscription.chat_id == chat.id))
-        ).scalar_one()
+            await session.exec(select(Subscription).where(col(Subscription.chat_id) == chat.id))
+        ).one()
     assert chat.bot_member is False and sub.paused is True
 
 
@@ -301,10 +298,10 @@ async def test_photo_copies_are_corrected_through_their_caption(
 
 async def _settled(db: Db, kind: str, ref: int) -> bool:
     async with db.sessions() as session:
-        result = await session.execute(
+        result = await session.exec(
             select(Delivery).where(col(Delivery.kind) == kind, col(Delivery.ref_id) == ref)
         )
-        found = list(result.scalars())
+        found = list(result)
     return bool(found) and all(
         r.message_id is not None and r.sent_version == r.content_version for r in found
     )
@@ -363,9 +360,7 @@ async def test_a_person_who_blocked_the_bot_can_no_longer_be_messaged(
     ref = await new_job(lite, [Target(telegram_chat_id=officer.id)], engine)
     assert (await finished(lite, ref)).failed == 1
     async with lite.sessions() as session:
-        user = (
-            await session.execute(select(User).where(User.telegram_id == officer.id))
-        ).scalar_one()
+        user = (await session.exec(select(User).where(col(User.telegram_id) == officer.id))).one()
     assert user.can_message is False
 
 
