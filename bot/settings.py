@@ -22,6 +22,13 @@ _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{5,}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
+def file_base_url(api_base_url: str) -> str:
+    """PTB builds file URLs from a separate base: `.../bot` becomes `.../file/bot`."""
+    if api_base_url.endswith("/bot"):
+        return api_base_url[: -len("/bot")] + "/file/bot"
+    return api_base_url.rstrip("/") + "/file/bot"
+
+
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one sentence naming it."""
 
@@ -61,11 +68,8 @@ class Settings:
 
     @property
     def telegram_file_base_url(self) -> str:
-        """The file URL PTB needs: `.../bot` becomes `.../file/bot`."""
-        base = self.telegram_api_base_url
-        if base.endswith("/bot"):
-            return base[: -len("/bot")] + "/file/bot"
-        return base.rstrip("/") + "/file/bot"
+        """The file URL PTB needs, derived from the Bot API base URL."""
+        return file_base_url(self.telegram_api_base_url)
 
     @property
     def tz(self) -> ZoneInfo:

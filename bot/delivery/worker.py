@@ -15,7 +15,7 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
@@ -23,17 +23,11 @@ from bot.delivery import build_rate_limiter
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outgoing import Renderer
+from bot.settings import file_base_url
 from storage.db import SessionFactory, create_engine, session_factory
 
 log = logging.getLogger(__name__)
 RenderersFactory = Callable[[SessionFactory], Mapping[str, Renderer]]
-
-
-def file_base_url(api_base_url: str) -> str:
-    """`.../bot` becomes `.../file/bot`."""
-    if api_base_url.endswith("/bot"):
-        return api_base_url[: -len("/bot")] + "/file/bot"
-    return api_base_url.rstrip("/") + "/file/bot"
 
 
 def make_bot(
@@ -48,14 +42,6 @@ def make_bot(
         request=HTTPXRequest(connection_pool_size=pool, pool_timeout=10.0, read_timeout=15.0),
         rate_limiter=build_rate_limiter(config, engine),
     )
-
-
-def database_engine(url: str, schema: str | None = None) -> AsyncEngine:
-    """The engine; `schema` sets PostgreSQL's search_path (isolated test schemas)."""
-    if schema is None:
-        return create_engine(url)
-    args = {"server_settings": {"search_path": schema}}
-    return create_async_engine(url, connect_args=args, pool_size=10, max_overflow=10)
 
 
 def load_factory(path: str) -> RenderersFactory:
@@ -77,7 +63,7 @@ async def run_sender(
 ) -> None:
     """Send from the outbox until `stop` is set (default: SIGINT or SIGTERM)."""
     stop = stop or _signal_event()
-    engine = database_engine(database_url, schema)
+    engine = create_engine(database_url, schema=schema)
     bot = make_bot(token, api_base_url, config, engine)
     sender = DeliveryEngine(session_factory(engine), bot, config)
     for kind, renderer in renderers(sender.sessions).items():

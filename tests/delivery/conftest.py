@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
@@ -22,8 +21,8 @@ from storage.db import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Area, Chat, Subscription
 from tests.delivery.support import TOKEN
+from tests.support.databases import postgres_schema, require_postgres
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -33,19 +32,6 @@ class Db:
     sessions: SessionFactory
     url: str
     schema: str | None
-
-
-async def pg_available() -> str | None:
-    """None if PostgreSQL answers, else why not."""
-    engine = create_async_engine(PG_URL)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        return None
-    except Exception as exc:
-        return f"PostgreSQL not reachable at {PG_URL}: {exc}"
-    finally:
-        await engine.dispose()
 
 
 async def redis_available() -> str | None:
@@ -63,25 +49,12 @@ async def redis_available() -> str | None:
 
 @pytest_asyncio.fixture
 async def pg() -> AsyncIterator[Db]:
-    """A migrated, empty schema of its own on PostgreSQL (skipped when unreachable)."""
-    reason = await pg_available()
-    if reason:
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(PG_URL)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_async_engine(
-        PG_URL, connect_args={"server_settings": {"search_path": schema}}, pool_size=20
-    )
-    try:
+    """A migrated, empty schema of its own on PostgreSQL (skipped, with the reason, when
+    TEST_DATABASE_URL is unset or unreachable)."""
+    url = await require_postgres()
+    async with postgres_schema(url) as (engine, schema):
         await upgrade(engine)
-        yield Db(engine, session_factory(engine), PG_URL, schema)
-    finally:
-        await engine.dispose()
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
+        yield Db(engine, session_factory(engine), url, schema)
 
 
 @pytest_asyncio.fixture

@@ -15,7 +15,7 @@ import pytest
 
 from bot.delivery import delivery_stats, enqueue
 from simulator import BotApiSimulator, Limits, SimDriver
-from tests.delivery.conftest import PG_URL, REDIS_URL, Db, add_groups, redis_available
+from tests.delivery.conftest import REDIS_URL, Db, add_groups, redis_available
 from tests.delivery.support import TOKEN, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ async def start_sender(
         "-m",
         "bot.delivery.worker",
         "--database-url",
-        PG_URL,
+        db.url,
         "--schema",
         str(db.schema),
         "--api-base-url",
