@@ -25,9 +25,11 @@ class DeliveryConfig:
     # Rows being sent at once; most of them wait in the limiter, few are on the wire.
     max_in_flight: int = 200
     lease_seconds: float = 120.0
-    max_attempts: int = 6
+    # Transient failures (5xx, network, time-outs) retry with exponential backoff capped at
+    # backoff_max: 20 attempts span 30 to 55 minutes, so a Telegram outage loses nothing.
+    max_attempts: int = 20
     backoff_base: float = 0.5
-    backoff_max: float = 60.0
+    backoff_max: float = 300.0
     poll_interval: float = 0.5
     redis_url: str | None = None
     # Where the windows live: "auto" (Redis if redis_url, else the PostgreSQL table when the
