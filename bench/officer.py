@@ -1,7 +1,11 @@
-"""An officer composing an alert in the private chat, button by button, as a person would."""
+"""An officer composing an alert in the private chat, button by button, as a person would.
+
+Shared by the broadcast benchmark and the end-to-end tests.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 
 from simulator import SimDriver
@@ -11,7 +15,7 @@ STEP_TIMEOUT = 15.0
 CONFIRM = "✅ Xác nhận gửi"
 
 
-def _has_button(message: SimMessage, label: str) -> bool:
+def has_button(message: SimMessage, label: str) -> bool:
     return any(label in row for row in message.buttons) and not message.deleted
 
 
@@ -25,24 +29,33 @@ class OfficerAtKeyboard:
     async def wait(self, **kw: object) -> SimMessage:
         return await self.driver.wait_for_bot_message(self.chat, timeout=STEP_TIMEOUT, **kw)  # type: ignore[arg-type]
 
+    async def open(self) -> None:
+        """The officer opens the private chat (/start) and reads the welcome."""
+        before = self.driver.last_bot_message(self.chat)
+        await self.driver.start_private(self.user)
+        await self.wait(contains="Canh Gác", after=before.message_id if before else None)
+
     async def press(self, label: str) -> SimMessage:
         """Press the newest button with this label (waiting for it to appear)."""
-        found = await self.wait(predicate=lambda m: _has_button(m, label))
+        found = await self.wait(predicate=lambda m: has_button(m, label))
         await self.driver.press_button(self.user, self.chat, label, message=found)
         return found
 
-    async def say(self, text: str) -> SimMessage:
-        sent = await self.driver.send_text(self.user, self.chat, text)
+    async def say(self, text: str, reply_to: SimMessage | None = None) -> SimMessage:
+        """Send a message; the bot's first answer after it."""
+        sent = await self.driver.send_text(self.user, self.chat, text, reply_to=reply_to)
         return await self.wait(after=sent.message_id)
 
-    async def compose(self, text: str, scope_prefix: str = "Toàn địa bàn") -> SimMessage:
-        """Every step up to the audience message that carries Confirm."""
-        await self.driver.start_private(self.user)
-        await self.wait(contains="Canh Gác")
+    async def compose(
+        self, text: str, *, severity: str = "🔴 KHẨN CẤP", scope: str = "Toàn địa bàn"
+    ) -> SimMessage:
+        """Every step up to the audience message that carries Confirm; `scope` starts the label
+        of the target button."""
+        await self.open()
         start = await self.say("/canhbao")
-        scope = next(b for row in start.buttons for b in row if b.startswith(scope_prefix))
-        await self.press(scope)
-        await self.press("🔴 KHẨN CẤP")
+        assert "Soạn cảnh báo" in (start.text or ""), start.text
+        await self.press(next(b for row in start.buttons for b in row if b.startswith(scope)))
+        await self.press(severity)
         await self.press("Lừa đảo")
         await self.wait(contains="Bước 4/8")
         await self.driver.send_text(self.user, self.chat, text)
@@ -51,10 +64,17 @@ class OfficerAtKeyboard:
         await self.press("Bỏ qua ⏭")  # location
         await self.press("24 giờ")
         await self.press("Tình huống thật")
-        return await self.wait(contains="Sẽ gửi đến", predicate=lambda m: _has_button(m, CONFIRM))
+        return await self.wait(contains="Sẽ gửi đến", predicate=lambda m: has_button(m, CONFIRM))
 
     async def confirm(self, audience: SimMessage) -> float:
         """Press Confirm; the monotonic time of the press (the benchmark's t0)."""
         t0 = time.monotonic()
         await self.driver.press_button(self.user, self.chat, CONFIRM, message=audience)
         return t0
+
+    async def sent_number(self) -> int:
+        """The number of the alert the bot reports as sent."""
+        sent = await self.wait(contains="Đã gửi cảnh báo")
+        match = re.search(r"#(\d+)", sent.text or "")
+        assert match is not None, sent.text
+        return int(match.group(1))

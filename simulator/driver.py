@@ -59,8 +59,13 @@ class SimDriver:
         members: list[SimUser] | None = None,
         admins: list[SimUser] | None = None,
         supergroup: bool = False,
+        with_bot: bool = False,
     ) -> SimChat:
-        """A group without the bot; the first admin (else the first member) is its creator."""
+        """A group; the first admin (else the first member) is its creator.
+
+        `with_bot`: the bot is already a member, as if added long ago: no join updates (and so
+        no welcome), for tests and benchmarks that need many groups quickly.
+        """
         admins = list(admins or [])
         people = list(members or []) + [a for a in admins if a not in (members or [])]
         chat = SimChat(
@@ -73,6 +78,8 @@ class SimDriver:
         creator = admins[0] if admins else (people[0] if people else None)
         if creator is not None:
             chat.members[creator.id] = "creator"
+        if with_bot:
+            chat.members[self.world.bot.id] = "member"
         self.world.chats[chat.id] = chat
         return chat
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -150,16 +151,17 @@ class SubscriptionService:
                 area = await session.get(Area, residential_id) or commune
                 if area.parent_id != commune.id or area.kind != AreaKind.RESIDENTIAL.value:
                     raise UnknownArea(str(residential_id))
-            chat = await ensure_chat(session, ref)
-            chat.bot_member = True
-            sub = await subscription_of(session, chat)
-            if sub is None:
-                sub = Subscription(chat_id=chat.id or 0, area_id=0, commune_id=0, province_code="")
-                session.add(sub)
-            sub.area_id, sub.commune_id = area.id or 0, commune.id or 0
-            sub.province_code, sub.paused = commune.province_code, False
-            sub.subscribed_by, sub.updated_at = by_user, utcnow()
+            await _subscribe(session, ref, commune, area, by_user)
         return self._view(commune_code, area if residential_id is not None else None, paused=False)
+
+    async def subscribe_many(self, groups: Sequence[tuple[ChatRef, str]], by_user: int) -> None:
+        """Subscribe many groups, each to a whole commune, in one transaction (seeding, imports)."""
+        async with self._sessions() as session, session.begin():
+            communes: dict[str, Area] = {}
+            for ref, code in groups:
+                if code not in communes:
+                    communes[code] = await self._commune_row(session, code)
+                await _subscribe(session, ref, communes[code], communes[code], by_user)
 
     async def status(self, telegram_id: int) -> SubscriptionView | None:
         """The group's subscription, if any."""
@@ -235,3 +237,18 @@ class SubscriptionService:
             )
         )
         return result.first()
+
+
+async def _subscribe(
+    session: AsyncSession, ref: ChatRef, commune: Area, area: Area, by_user: int
+) -> None:
+    """Point the group's subscription (made if missing) at `area` of `commune`; resumes it."""
+    chat = await ensure_chat(session, ref)
+    chat.bot_member = True
+    sub = await subscription_of(session, chat)
+    if sub is None:
+        sub = Subscription(chat_id=chat.id or 0, area_id=0, commune_id=0, province_code="")
+        session.add(sub)
+    sub.area_id, sub.commune_id = area.id or 0, commune.id or 0
+    sub.province_code, sub.paused = commune.province_code, False
+    sub.subscribed_by, sub.updated_at = by_user, utcnow()

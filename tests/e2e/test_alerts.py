@@ -6,19 +6,19 @@ otherwise) and records every call; each test ends with no spec violation.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
+from bench.officer import OfficerAtKeyboard
 from bot.areas import AdminUnits
 from bot.container import Services
 from bot.delivery import DeliveryConfig
 from simulator import BotApiSimulator, Limits, SimDriver
-from simulator.models import SimChat, SimMessage, SimUser
+from simulator.models import SimChat, SimMessage
 from tests.support.botrunner import BotRunner, settings_for
-from tests.support.world import quiet_group, subscribed_groups, unseen_by_bot
+from tests.support.world import subscribed_groups, unseen_by_bot
 
 DONG_DA, BA_DINH = "00235", "00004"
 X10 = DeliveryConfig(
@@ -45,67 +45,10 @@ def services(runner: BotRunner) -> Services:
     return found
 
 
-def has_button(message: SimMessage, label: str) -> bool:
-    return any(label in row for row in message.buttons)
-
-
-class OfficerAtKeyboard:
-    """Drives the composer as an officer would, step by step."""
-
-    def __init__(self, driver: SimDriver, user: SimUser) -> None:
-        self.driver, self.user = driver, user
-        self.chat: SimChat = driver.private_chat(user)
-
-    async def open(self) -> None:
-        """The officer opens the private chat (/start) and reads the welcome."""
-        before = (
-            self.driver.last_bot_message(self.chat)
-            if self.chat.id in self.driver.world.chats
-            else None
-        )
-        await self.driver.start_private(self.user)
-        await self.driver.wait_for_bot_message(
-            self.chat, contains="Canh Gác", after=before.message_id if before else None
-        )
-
-    async def press(self, label: str) -> SimMessage:
-        found = await self.driver.wait_for_bot_message(
-            self.chat, predicate=lambda m: has_button(m, label) and not m.deleted
-        )
-        await self.driver.press_button(self.user, self.chat, label, message=found)
-        return found
-
-    async def say(self, text: str, **kw: object) -> SimMessage:
-        sent = await self.driver.send_text(self.user, self.chat, text, **kw)  # type: ignore[arg-type]
-        return await self.driver.wait_for_bot_message(self.chat, after=sent.message_id)
-
-    async def compose(
-        self, text: str, *, severity: str = "🔴 KHẨN CẤP", scope: str | None = None
-    ) -> SimMessage:
-        """Every step up to the preview; returns the audience message with Confirm."""
-        await self.open()
-        start = await self.say("/canhbao")
-        assert "Soạn cảnh báo" in (start.text or "")
-        await self.press(scope or start.buttons[0][0])
-        await self.press(severity)
-        await self.press("Lừa đảo")
-        ask = await self.driver.wait_for_bot_message(self.chat, contains="Bước 4/8")
-        sent = await self.driver.send_text(self.user, self.chat, text)
-        assert sent.message_id > ask.message_id
-        await self.press("Bỏ qua ⏭")  # photo
-        await self.driver.wait_for_bot_message(self.chat, contains="Bước 6/8")
-        await self.press("Bỏ qua ⏭")  # location
-        await self.press("24 giờ")
-        await self.press("Tình huống thật")
-        return await self.driver.wait_for_bot_message(self.chat, contains="Sẽ gửi đến")
-
-    async def confirm(self) -> int:
-        """Press Confirm; the alert number."""
-        await self.press("✅ Xác nhận gửi")
-        sent = await self.driver.wait_for_bot_message(self.chat, contains="Đã gửi cảnh báo")
-        match = re.search(r"#(\d+)", sent.text or "")
-        assert match is not None
-        return int(match.group(1))
+async def send(officer: OfficerAtKeyboard, audience: SimMessage) -> int:
+    """Confirm the composed alert; its number."""
+    await officer.confirm(audience)
+    return await officer.sent_number()
 
 
 def copies(sim: BotApiSimulator) -> Counter[int]:
@@ -146,7 +89,7 @@ async def test_broadcast_reaches_every_group_of_the_commune_once_and_no_other(
     assert "🟠 CẢNH BÁO · Lừa đảo" in (preview.text or "")
     assert "Phường Đống Đa — Thành phố Hà Nội" in (preview.text or "")
 
-    number = await officer.confirm()
+    number = await send(officer, audience)
     receiving = {g.id for g in targets[10:]}
     await driver.wait_for(lambda: receiving <= set(copies(sim)), timeout=30)
     sent = copies(sim)
@@ -192,8 +135,7 @@ async def test_correction_edits_every_delivered_copy_and_receipts_count_once(
     groups = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 30, admin)
     groups[0].members[member.id] = "member"
     officer = await officer_of(runner, driver, DONG_DA)
-    await officer.compose("Đối tượng lạ đi xe máy đỏ.")
-    number = await officer.confirm()
+    number = await send(officer, await officer.compose("Đối tượng lạ đi xe máy đỏ."))
     await driver.wait_for(lambda: {g.id for g in groups} <= set(copies(sim)), timeout=20)
 
     await officer.press("✏️ Đính chính")
@@ -248,9 +190,9 @@ async def test_nothing_is_lost_through_429s_kicks_migrations_faults_and_restarts
         with unseen_by_bot(driver):
             supergroup = await driver.migrate_to_supergroup(migrating)
         officer = await officer_of(runner, driver, DONG_DA)
-        await officer.compose("Cháy lớn tại kho hàng, tránh khu vực.")
+        audience = await officer.compose("Cháy lớn tại kho hàng, tránh khu vực.")
         sim.faults.fail(method="sendMessage", status=502, count=3)
-        await officer.confirm()
+        await send(officer, audience)
 
         await driver.wait_for(lambda: len(copies(sim)) >= 40, timeout=30)
         await runner.restart()  # a deploy in the middle of sending
@@ -299,8 +241,7 @@ async def test_refusals(
     admin = driver.create_user("Trưởng thôn")
     await subscribed_groups(driver, services(runner).sessions, units, BA_DINH, 2, admin)
     ba_dinh = await officer_of(runner, driver, BA_DINH)
-    await ba_dinh.compose("Thông báo thử.")
-    number = await ba_dinh.confirm()
+    number = await send(ba_dinh, await ba_dinh.compose("Thông báo thử."))
     dong_da = await officer_of(runner, driver, DONG_DA)
     await dong_da.open()
     foreign = await dong_da.say(f"/canhbao trangthai {number}")
@@ -340,14 +281,13 @@ async def test_group_settings_filter(
     runner: BotRunner, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin, member = driver.create_user("Trưởng thôn"), driver.create_user("Người dân")
-    group = quiet_group(driver, "Tổ 9", admin, members=[member])
+    group = driver.create_group("Tổ 9", members=[member], admins=[admin], with_bot=True)
     sent = await driver.send_text(member, group, "/caidat")
     refused = await driver.wait_for_bot_message(group, after=sent.message_id)
     assert "Chỉ quản trị viên" in (refused.text or "")
     sent = await driver.send_text(admin, group, "/caidat")
     unsubscribed = await driver.wait_for_bot_message(group, after=sent.message_id)
     assert "chưa đăng ký" in (unsubscribed.text or "")
-    await subscribed_groups(driver, services(runner).sessions, units, DONG_DA, 0, admin)
     svc = services(runner)
     from bot.services.chats import ChatRef
 

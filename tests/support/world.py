@@ -13,15 +13,6 @@ from simulator.models import SimChat, SimUser
 from storage.db import SessionFactory
 
 
-def quiet_group(
-    driver: SimDriver, title: str, admin: SimUser, members: list[SimUser] | None = None
-) -> SimChat:
-    """A group the bot is already in, made without the join updates (no welcome messages)."""
-    group = driver.create_group(title, members=members or [], admins=[admin])
-    group.members[driver.world.bot.id] = "member"
-    return group
-
-
 async def subscribed_groups(
     driver: SimDriver,
     sessions: SessionFactory,
@@ -31,14 +22,13 @@ async def subscribed_groups(
     admin: SimUser,
     prefix: str = "Tổ",
 ) -> list[SimChat]:
-    """`count` groups subscribed to the commune, as if each had gone through /dangky."""
-    subscriptions = SubscriptionService(sessions, units)
-    groups = []
-    for n in range(count):
-        group = quiet_group(driver, f"{prefix} {n + 1}", admin)
-        ref = ChatRef(group.id, group.type, group.title)
-        await subscriptions.subscribe(ref, commune_code, None, admin.id)
-        groups.append(group)
+    """`count` groups with the bot, subscribed to the commune as if through /dangky."""
+    groups = [
+        driver.create_group(f"{prefix} {n + 1}", admins=[admin], with_bot=True)
+        for n in range(count)
+    ]
+    plan = [(ChatRef(g.id, g.type, g.title), commune_code) for g in groups]
+    await SubscriptionService(sessions, units).subscribe_many(plan, admin.id)
     return groups
 
 
