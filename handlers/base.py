@@ -89,11 +89,3 @@ async def replace_buttons(query: CallbackQuery, markup: InlineKeyboardMarkup | N
     message = query.message
     if isinstance(message, Message) and message.text:
         await query.edit_message_text(message.text_html, reply_markup=markup)
-
-
-async def reply(update: Update, context: Context, key: str, **values: Any) -> Message | None:
-    """Answer the update's message with a catalogue text."""
-    message = update.effective_message
-    if message is None:
-        return None
-    return await message.reply_text(await text(update, context, key, **values))
