@@ -13,6 +13,9 @@ from simulator.models import SimChat, SimMessage, SimUser
 
 STEP_TIMEOUT = 15.0
 CONFIRM = "✅ Xác nhận gửi"
+CORRECT = "✏️ Đính chính"
+CONFIRM_CORRECTION = "✅ Xác nhận đính chính"
+CANCEL_CORRECTION = "✖️ Huỷ, giữ nội dung cũ"
 
 
 def has_button(message: SimMessage, label: str) -> bool:
@@ -20,7 +23,8 @@ def has_button(message: SimMessage, label: str) -> bool:
 
 
 class OfficerAtKeyboard:
-    """Drives the composer: /canhbao, scope, severity, category, text, skips, validity."""
+    """Drives the composer: /canhbao, scope, severity, category, text, skips, validity; and
+    corrections: Đính chính, the reply with the new text, the preview's question."""
 
     def __init__(self, driver: SimDriver, user: SimUser) -> None:
         self.driver, self.user = driver, user
@@ -78,3 +82,19 @@ class OfficerAtKeyboard:
         match = re.search(r"#(\d+)", sent.text or "")
         assert match is not None, sent.text
         return int(match.group(1))
+
+    async def ask_correction(self) -> SimMessage:
+        """Press Đính chính under the sent alert; the prompt showing the current text."""
+        before = self.driver.last_bot_message(self.chat)
+        await self.press(CORRECT)
+        return await self.wait(
+            predicate=lambda m: m.force_reply, after=before.message_id if before else None
+        )
+
+    async def correct(self, text: str) -> SimMessage:
+        """Ask to correct and reply with `text`; the question under the corrected preview."""
+        prompt = await self.ask_correction()
+        sent = await self.driver.send_text(self.user, self.chat, text, reply_to=prompt)
+        return await self.wait(
+            after=sent.message_id, predicate=lambda m: has_button(m, CONFIRM_CORRECTION)
+        )

@@ -24,7 +24,7 @@ from bot.container import Services, build_services
 from bot.delivery import DeliveryConfig, DeliveryEngine, build_rate_limiter
 from bot.delivery.outgoing import Renderer
 from bot.i18n import LANGUAGES, Catalog, load_catalog
-from bot.services.alerts import ALERT_KIND
+from bot.services.alerts import ALERT_KIND, NOTICE_KIND
 from bot.settings import Settings
 from handlers import (
     alerts,
@@ -60,7 +60,7 @@ DELIVERY = "delivery"
 
 def renderers(services: Services) -> dict[str, Renderer]:
     """How each kind of outbox job is rendered at send time."""
-    return {ALERT_KIND: services.alerts.render}
+    return {ALERT_KIND: services.alerts.render, NOTICE_KIND: services.alerts.render_notice}
 
 
 def sender_renderers(settings: Settings) -> Callable[[SessionFactory], dict[str, Renderer]]:

@@ -2,8 +2,12 @@
 
 The draft lives in the database (a restart loses nothing) and its steps are asked with inline
 keyboards; typed input (text, photo, location, a commune's name) is read by `compose_input`.
-Button data carry the draft's token, so buttons of an older draft are refused, and Confirm
-sends at most once (the alert row is unique per draft token).
+Button data carry the draft's token, so buttons of an older draft are refused, a button only
+answers the step it asked, and Confirm sends at most once (the alert row is unique per draft
+token). An answered step's message is edited to show the choice.
+
+A correction shows the current text, previews the corrected copy and waits for Confirm; the
+pending correction is a database row named (id and token) by the Confirm and Cancel buttons.
 """
 
 from __future__ import annotations
@@ -34,7 +38,13 @@ from bot.services.alert_types import (
     Draft,
     Severity,
 )
-from bot.services.alerts import AlertError, AlertStatus, check_text
+from bot.services.alerts import (
+    CANCELLED,
+    AlertError,
+    AlertStatus,
+    PreviewExpired,
+    check_text,
+)
 from bot.services.officers import OfficerView
 from bot.services.prompts import PendingPrompt
 from handlers.base import Context, is_group, language, replace_buttons, services
@@ -47,6 +57,7 @@ Row = list[InlineKeyboardButton]
 ComposeAction = Callable[
     [CallbackQuery, Context, str, OfficerView, Draft, str], Coroutine[Any, Any, None]
 ]
+ManageAction = Callable[[CallbackQuery, Chat, Context, str, list[str]], Coroutine[Any, Any, None]]
 
 
 def _button(label: str, draft: Draft, action: str, value: str = "") -> InlineKeyboardButton:
@@ -148,7 +159,7 @@ async def _step_question(
         return t(lang, "compose.ask_category"), [buttons[i : i + 2] for i in range(0, 8, 2)]
     if step in ("photo", "location"):
         return t(lang, f"compose.ask_{step}"), [
-            [_button(t(lang, "compose.btn_skip"), draft, "skp")]
+            [_button(t(lang, "compose.btn_skip"), draft, "skp", step)]
         ]
     if step == "validity":
         labels = [
@@ -244,6 +255,9 @@ async def press_compose_button(update: Update, context: Context) -> None:
             return
         await query.answer(svc.catalog.t(lang, "compose.expired"), show_alert=True)
         return
+    if draft.step not in _ACTION_STEPS.get(action, ()):
+        await query.answer(svc.catalog.t(lang, "compose.stale_button"), show_alert=True)
+        return
     try:
         await _COMPOSE_ACTIONS[action](query, context, lang, officer, draft, value)
     except AlertError as problem:
@@ -253,13 +267,41 @@ async def press_compose_button(update: Update, context: Context) -> None:
 
 
 async def _next(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft
+    query: CallbackQuery,
+    context: Context,
+    lang: str,
+    officer: OfficerView,
+    draft: Draft,
+    chosen: str,
 ) -> None:
+    """Save the answered step, show what was chosen in its message, ask the next step."""
     await services(context).alerts.save_draft(officer.telegram_id, draft)
     await query.answer()
-    await replace_buttons(query, None)
+    await query.edit_message_text(chosen)
     assert query.message is not None
     await ask_step(query.message.chat, context, lang, officer, draft)
+
+
+def _chosen(context: Context, lang: str, field: str, value: str) -> str:
+    """ "Mức độ: 🟠 CẢNH BÁO ✓": the answer of a step, shown in place of its buttons."""
+    t = services(context).catalog.t
+    return t(lang, "compose.chosen", field=t(lang, f"compose.field_{field}"), value=value)
+
+
+def _pressed_label(query: CallbackQuery) -> str:
+    """The label of the button that was pressed (already in the chat's language)."""
+    message = query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            if button.callback_data == query.data:
+                return button.text
+    return ""
+
+
+async def _target_chosen(context: Context, lang: str, officer: OfficerView, draft: Draft) -> str:
+    area = await services(context).alerts.target_label(officer, draft)
+    return _chosen(context, lang, "target", area)
 
 
 async def _whole_jurisdiction(
@@ -271,22 +313,25 @@ async def _whole_jurisdiction(
         draft.target_kind, draft.commune_code = "commune", officer.jurisdiction.code
     draft.residential_ids = []
     _advance(draft, "target")
-    await _next(query, context, lang, officer, draft)
+    chosen = await _target_chosen(context, lang, officer, draft)
+    await _next(query, context, lang, officer, draft, chosen)
 
 
 async def _one_commune(
     query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, _v: str
 ) -> None:
     draft.step = "target_commune"
-    await _next(query, context, lang, officer, draft)
+    chosen = _chosen(context, lang, "target", _pressed_label(query))
+    await _next(query, context, lang, officer, draft, chosen)
 
 
 async def _pick_commune(
     query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, code: str
 ) -> None:
-    services(context).alerts.choose_commune(officer, draft, code)
+    commune = services(context).alerts.choose_commune(officer, draft, code)
     draft.step = "commune_scope"
-    await _next(query, context, lang, officer, draft)
+    chosen = _chosen(context, lang, "target", commune.label)
+    await _next(query, context, lang, officer, draft, chosen)
 
 
 async def _whole_commune(
@@ -294,14 +339,16 @@ async def _whole_commune(
 ) -> None:
     draft.target_kind, draft.residential_ids = "commune", []
     _advance(draft, "target")
-    await _next(query, context, lang, officer, draft)
+    chosen = await _target_chosen(context, lang, officer, draft)
+    await _next(query, context, lang, officer, draft, chosen)
 
 
 async def _choose_residential(
     query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, _v: str
 ) -> None:
     draft.step = "residential"
-    await _next(query, context, lang, officer, draft)
+    chosen = _chosen(context, lang, "target", _pressed_label(query))
+    await _next(query, context, lang, officer, draft, chosen)
 
 
 async def _toggle_residential(
@@ -330,20 +377,22 @@ async def _residential_done(
         raise AlertError("compose.pick_one")
     draft.target_kind = "residential"
     _advance(draft, "target")
-    await _next(query, context, lang, officer, draft)
+    chosen = await _target_chosen(context, lang, officer, draft)
+    await _next(query, context, lang, officer, draft, chosen)
 
 
 async def _skip(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, _v: str
+    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, step: str
 ) -> None:
-    if draft.step == "photo":
+    if step != draft.step:  # the Skip of a step answered meanwhile by a photo or location
+        raise AlertError("compose.stale_button")
+    if step == "photo":
         draft.photo_file_id = None
-    elif draft.step == "location":
-        draft.lat = draft.lon = None
     else:
-        raise ValueError(draft.step)
-    _advance(draft, draft.step)
-    await _next(query, context, lang, officer, draft)
+        draft.lat = draft.lon = None
+    _advance(draft, step)
+    skipped = services(context).catalog.t(lang, "compose.skipped")
+    await _next(query, context, lang, officer, draft, _chosen(context, lang, step, skipped))
 
 
 def _category(value: str) -> str:
@@ -380,7 +429,8 @@ def _choice(action: str) -> ComposeAction:
     ) -> None:
         setattr(draft, field, read(value))
         _advance(draft, step)
-        await _next(query, context, lang, officer, draft)
+        chosen = _chosen(context, lang, step, _pressed_label(query))
+        await _next(query, context, lang, officer, draft, chosen)
 
     return choose
 
@@ -403,7 +453,11 @@ async def _edit_field(
     if step not in STEPS:
         raise ValueError(step)
     draft.step, draft.editing = step, True
-    await _next(query, context, lang, officer, draft)
+    t = services(context).catalog.t
+    chosen = t(
+        lang, "compose.chosen", field=t(lang, "compose.btn_edit"), value=_pressed_label(query)
+    )
+    await _next(query, context, lang, officer, draft, chosen)
 
 
 async def _discard(
@@ -423,11 +477,19 @@ async def _confirm_pressed(
 async def _confirm(
     query: CallbackQuery, context: Context, lang: str, officer: OfficerView, token: str
 ) -> None:
-    """Send the alert (once); a repeated press only says it was sent."""
+    """Send the alert (once); a repeated press only says it was sent; a preview older than ten
+    minutes is shown again with a new expiry instead."""
     svc = services(context)
     t = svc.catalog.t
     try:
         sent = await svc.alerts.confirm(officer.telegram_id, token)
+    except PreviewExpired as problem:
+        await query.answer()
+        await query.edit_message_text(t(lang, problem.key))
+        draft = await svc.alerts.draft(officer.telegram_id)
+        if draft is not None and query.message is not None:
+            await send_preview(query.message.chat, context, lang, officer, draft)
+        return
     except AlertError as problem:
         await query.answer(t(lang, problem.key, **problem.values), show_alert=True)
         return
@@ -445,6 +507,19 @@ async def _confirm(
     await query.edit_message_text(text, reply_markup=manage_keyboard(context, lang, sent.alert_id))
 
 
+# The steps at which each action's button is asked; a press at another step is stale.
+_ACTION_STEPS: dict[str, tuple[str, ...]] = {
+    "tw": ("target",),
+    "tc": ("target",),
+    "tp": ("target_commune",),
+    "tcw": ("commune_scope", "residential"),
+    "tr": ("target", "commune_scope"),
+    "rt": ("residential",),
+    "rd": ("residential",),
+    "skp": ("photo", "location"),
+    **{action: (step,) for action, (step, _, _) in _CHOICES.items()},
+    **{action: ("preview",) for action in ("ed", "ef", "x", "ok")},
+}
 _COMPOSE_ACTIONS: dict[str, ComposeAction] = {
     "tw": _whole_jurisdiction,
     "tc": _one_commune,
@@ -594,62 +669,184 @@ async def show_status_command(update: Update, context: Context, args: list[str])
 
 
 async def press_manage_button(update: Update, context: Context) -> None:
-    """Status, Correct, End (and the confirmation of End) under a sent alert."""
+    """Status, Correct (and its Confirm / Cancel), End (and its Confirm / Cancel) of an alert."""
     query, chat = update.callback_query, update.effective_chat
     if query is None or chat is None or query.data is None:
         return
     svc, lang = services(context), await language(update, context)
-    t = svc.catalog.t
-    _, action, number = ([*query.data.split(":", 2), "", ""])[:3]
-    alert_id = int(number) if number.isdigit() else 0
+    _, action, *args = query.data.split(":")
     try:
-        if action == "st":
-            status = await svc.alerts.status(query.from_user.id, alert_id)
-            await query.answer()
-            await chat.send_message(status_text(context, lang, status))
-        elif action == "co":
-            await svc.alerts.status(query.from_user.id, alert_id)  # may this person manage it?
-            await query.answer()
-            prompt = await chat.send_message(
-                t(lang, "manage.ask_correction", number=alert_id), reply_markup=ForceReply()
-            )
-            await svc.prompts.remember(
-                chat.id, prompt.message_id, query.from_user.id, PROMPT_CORRECTION, str(alert_id)
-            )
-        elif action == "en":
-            button = InlineKeyboardButton(
-                t(lang, "manage.btn_confirm_end", number=alert_id),
-                callback_data=f"am:ee:{alert_id}",
-            )
-            await query.answer()
-            await chat.send_message(
-                t(lang, "manage.confirm_end", number=alert_id),
-                reply_markup=InlineKeyboardMarkup([[button]]),
-            )
-        elif action == "ee":
-            await svc.alerts.end(query.from_user.id, alert_id)
-            await query.answer()
-            await query.edit_message_text(t(lang, "manage.ended", number=alert_id))
-        else:
+        handle = _MANAGE_ACTIONS.get(action)
+        if handle is None or not args or not all(a.isalnum() for a in args):
             raise AlertError("compose.expired")
+        await handle(query, chat, context, lang, args)
     except AlertError as problem:
-        await query.answer(t(lang, problem.key, **problem.values), show_alert=True)
+        await query.answer(svc.catalog.t(lang, problem.key, **problem.values), show_alert=True)
+
+
+def _number(args: list[str]) -> int:
+    if not args[0].isdigit():
+        raise AlertError("compose.expired")
+    return int(args[0])
+
+
+async def _show_status(
+    query: CallbackQuery, chat: Chat, context: Context, lang: str, args: list[str]
+) -> None:
+    status = await services(context).alerts.status(query.from_user.id, _number(args))
+    await query.answer()
+    await chat.send_message(status_text(context, lang, status))
+
+
+async def _ask_correction(
+    query: CallbackQuery, chat: Chat, context: Context, lang: str, args: list[str]
+) -> None:
+    """Show the current text (tap to copy), warn that the reply replaces all of it, ask."""
+    svc = services(context)
+    t = svc.catalog.t
+    start = await svc.alerts.correction_start(query.from_user.id, _number(args))
+    await query.answer()
+    text = t(
+        lang, "manage.ask_correction", number=start.alert_id, text=start.text, limit=start.limit
+    )
+    placeholder = t(lang, "manage.correction_placeholder")
+    prompt = await chat.send_message(
+        text, reply_markup=ForceReply(input_field_placeholder=placeholder)
+    )
+    await svc.prompts.remember(
+        chat.id, prompt.message_id, query.from_user.id, PROMPT_CORRECTION, str(start.alert_id)
+    )
+
+
+async def _confirm_correction(
+    query: CallbackQuery, chat: Chat, context: Context, lang: str, args: list[str]
+) -> None:
+    svc = services(context)
+    t = svc.catalog.t
+    correction_id, token = _number(args), args[-1]
+    done = await svc.alerts.confirm_correction(query.from_user.id, correction_id, token)
+    if done.already:
+        text = t(lang, "manage.correction_already_applied", number=done.alert_id)
+        await query.answer(text, show_alert=True)
+        return
+    await query.answer()
+    text = t(
+        lang, "manage.corrected", number=done.alert_id, n=done.version - 1, notices=done.notices
+    )
+    await query.edit_message_text(text)
+
+
+async def _cancel_correction(
+    query: CallbackQuery, chat: Chat, context: Context, lang: str, args: list[str]
+) -> None:
+    svc = services(context)
+    number = await svc.alerts.cancel_correction(query.from_user.id, _number(args), args[-1])
+    await query.answer()
+    await query.edit_message_text(svc.catalog.t(lang, "manage.correction_cancelled", number=number))
+
+
+async def _ask_end(
+    query: CallbackQuery, chat: Chat, context: Context, lang: str, args: list[str]
+) -> None:
+    svc = services(context)
+    t = svc.catalog.t
+    status = await svc.alerts.status(query.from_user.id, _number(args))
+    if status.status == CANCELLED:
+        raise AlertError("manage.already_ended", number=status.alert_id)
+    number = status.alert_id
+    rows = [
+        [
+            InlineKeyboardButton(
+                t(lang, "manage.btn_confirm_end", number=number), callback_data=f"am:ee:{number}"
+            )
+        ],
+        [InlineKeyboardButton(t(lang, "manage.btn_keep"), callback_data=f"am:ek:{number}")],
+    ]
+    await query.answer()
+    await chat.send_message(
+        t(lang, "manage.confirm_end", number=number), reply_markup=InlineKeyboardMarkup(rows)
+    )
+
+
+async def _end(
+    query: CallbackQuery, chat: Chat, context: Context, lang: str, args: list[str]
+) -> None:
+    svc = services(context)
+    alert = await svc.alerts.end(query.from_user.id, _number(args))
+    await query.answer()
+    await query.edit_message_text(svc.catalog.t(lang, "manage.ended", number=alert.id))
+
+
+async def _keep(
+    query: CallbackQuery, chat: Chat, context: Context, lang: str, args: list[str]
+) -> None:
+    """ "Không, giữ cảnh báo": the question loses its buttons and nothing changes."""
+    await query.answer()
+    text = services(context).catalog.t(lang, "manage.end_kept", number=_number(args))
+    await query.edit_message_text(text)
+
+
+# Callback data "am:<action>:<alert or correction id>[:<token>]".
+_MANAGE_ACTIONS: dict[str, ManageAction] = {
+    "st": _show_status,
+    "co": _ask_correction,
+    "cy": _confirm_correction,  # am:cy:<correction id>:<token>
+    "cn": _cancel_correction,  # am:cn:<correction id>:<token>
+    "en": _ask_end,
+    "ee": _end,
+    "ek": _keep,
+}
 
 
 async def answer_correction(update: Update, context: Context, pending: PendingPrompt) -> None:
-    """The officer replied with the corrected text."""
+    """The officer sent the new text: preview the corrected copy with Confirm and Cancel."""
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     assert chat is not None and user is not None and message is not None
-    assert message.reply_to_message is not None
     svc, lang = services(context), await language(update, context)
+    t = svc.catalog.t
     alert_id = int(pending.payload)
     try:
-        await svc.alerts.correct(user.id, alert_id, message.text or "")
+        preview = await svc.alerts.propose_correction(user.id, alert_id, message.text or "", lang)
     except AlertError as problem:
-        await message.reply_text(svc.catalog.t(lang, problem.key, **problem.values))
+        await message.reply_text(t(lang, problem.key, **problem.values))
+        if problem.key not in _TEXT_PROBLEMS:  # answering again cannot help: close the prompt
+            await _close_prompt(context, chat.id, message)
         return
-    await svc.prompts.forget(chat.id, message.reply_to_message.message_id)
-    await message.reply_text(svc.catalog.t(lang, "manage.corrected", number=alert_id))
+    await _close_prompt(context, chat.id, message)
+    await send_outgoing(chat, preview.outgoing)
+    data = f"{preview.correction_id}:{preview.token}"
+    rows = [
+        [
+            InlineKeyboardButton(
+                t(lang, "manage.btn_confirm_correction"), callback_data=f"am:cy:{data}"
+            )
+        ],
+        [
+            InlineKeyboardButton(
+                t(lang, "manage.btn_cancel_correction"), callback_data=f"am:cn:{data}"
+            )
+        ],
+    ]
+    await chat.send_message(
+        t(lang, "manage.correction_preview", number=alert_id),
+        reply_markup=InlineKeyboardMarkup(rows),
+    )
+
+
+# Refusals of the text itself: the prompt stays open for a better answer.
+_TEXT_PROBLEMS = frozenset(
+    {
+        "compose.text_empty",
+        "compose.text_too_long",
+        "compose.text_too_long_photo",
+        "manage.correction_unchanged",
+    }
+)
+
+
+async def _close_prompt(context: Context, chat_id: int, message: Message) -> None:
+    if message.reply_to_message is not None:
+        await services(context).prompts.forget(chat_id, message.reply_to_message.message_id)
 
 
 def register(app: Application) -> None:

@@ -15,7 +15,13 @@ from datetime import timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
@@ -287,6 +293,11 @@ class DeliveryEngine:
         self, chat_id: int, out: Outgoing, markup: InlineKeyboardMarkup | None, priority: int
     ) -> Message:
         paid: dict[str, Any] = {"allow_paid_broadcast": True} if self.config.paid_broadcast else {}
+        reply = (
+            None
+            if out.reply_to_message_id is None
+            else ReplyParameters(out.reply_to_message_id, allow_sending_without_reply=True)
+        )
         if out.photo is not None:
             return await self.bot.send_photo(
                 chat_id,
@@ -294,6 +305,7 @@ class DeliveryEngine:
                 caption=out.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
+                reply_parameters=reply,
                 rate_limit_args=bulk_args(priority),
                 **paid,
             )
@@ -303,6 +315,7 @@ class DeliveryEngine:
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
             link_preview_options=LinkPreviewOptions(is_disabled=out.disable_preview),
+            reply_parameters=reply,
             rate_limit_args=bulk_args(priority),
             **paid,
         )

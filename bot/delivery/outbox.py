@@ -120,6 +120,32 @@ async def withdraw_unsent(session: AsyncSession, kind: str, ref_id: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def enqueue_replies(session: AsyncSession, kind: str, to_kind: str, to_ref_id: int) -> int:
+    """One row of `kind` per copy of job (`to_kind`, `to_ref_id`) already in a chat, its
+    `ref_id` that copy's row (so it can be rendered as a reply to it); the row count."""
+    result = await _run(
+        session,
+        select(
+            col(Delivery.id),
+            col(Delivery.chat_id),
+            col(Delivery.telegram_chat_id),
+            col(Delivery.language),
+            col(Delivery.priority),
+        )
+        .where(col(Delivery.kind) == to_kind, col(Delivery.ref_id) == to_ref_id)
+        .where(col(Delivery.status) == _DELIVERED, col(Delivery.message_id).is_not(None))
+        .order_by(col(Delivery.id)),
+    )
+    now = utcnow()
+    rows = [
+        _row(kind, copy_id, Target(telegram_id, chat_id, False, language), priority, now)
+        for copy_id, chat_id, telegram_id, language, priority in result.all()
+    ]
+    if rows:
+        await _run(session, insert(Delivery), rows)
+    return len(rows)
+
+
 async def claim(session: AsyncSession, owner: str, limit: int, lease_seconds: float) -> list[Claim]:
     """Lease up to `limit` due rows, most urgent first (SKIP LOCKED on PostgreSQL)."""
     now = utcnow()

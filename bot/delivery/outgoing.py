@@ -23,12 +23,14 @@ class Target:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """What to show in one chat: HTML text (a caption when `photo` is set) and buttons."""
+    """What to show in one chat: HTML text (a caption when `photo` is set) and buttons;
+    `reply_to_message_id` makes a new message a reply (sent anyway if that one is gone)."""
 
     text: str
     photo: str | None = None
     buttons: list[list[Button]] = field(default_factory=list)
     disable_preview: bool = True
+    reply_to_message_id: int | None = None
 
 
 # renderer(ref_id, language, telegram_chat_id) -> Outgoing, called at send time.

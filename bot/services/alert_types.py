@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -47,6 +47,8 @@ TEXT_LIMIT = 3500
 CAPTION_TEXT_LIMIT = 550
 AREA_LABEL_LIMIT = 200
 ISSUER_LIMIT = 80
+# A preview older than this is shown again (with a new expiry) instead of being sent.
+PREVIEW_LIFETIME = timedelta(minutes=10)
 
 
 def clip(text: str, limit: int) -> str:
@@ -80,6 +82,9 @@ class Draft:
     validity_hours: int | None = None
     exercise: bool | None = None
     editing: bool = False  # a step reached from the preview returns to the preview
+    # Set when the preview is shown (ISO 8601, UTC): Confirm sends exactly that expiry.
+    previewed_at: str | None = None
+    valid_until: str | None = None
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -92,6 +97,24 @@ class Draft:
         known = set(cls.__dataclass_fields__)
         data = {k: v for k, v in json.loads(raw or "{}").items() if k in known}
         return cls(token=token, step=step, **data)
+
+    def stamp_preview(self, now: datetime) -> None:
+        """Fix the expiry shown by a preview made at `now`."""
+        hours = self.validity_hours or VALIDITY_HOURS[0]
+        self.previewed_at = now.isoformat()
+        self.valid_until = (now + timedelta(hours=hours)).isoformat()
+
+    def preview_expired(self, now: datetime) -> bool:
+        """Whether the last preview is too old to be confirmed as it is."""
+        if self.previewed_at is None:
+            return False
+        return now - datetime.fromisoformat(self.previewed_at) > PREVIEW_LIFETIME
+
+    def expiry(self, now: datetime) -> datetime:
+        """The expiry the preview showed (from `now` if there was no preview)."""
+        if self.valid_until is not None:
+            return datetime.fromisoformat(self.valid_until)
+        return now + timedelta(hours=self.validity_hours or VALIDITY_HOURS[0])
 
     @property
     def complete(self) -> bool:

@@ -1,35 +1,42 @@
 """Police alerts: composing a draft, the audience, confirming, correcting, ending, receipts.
 
-The alert row and its delivery rows are written in one transaction at Confirm; the delivery
-engine sends them. Corrections and endings bump the alert's version and ask the engine to edit
-every copy; copies not yet sent go out with the current content.
+The alert row, its first version and its delivery rows are written in one transaction at
+Confirm; the delivery engine sends them. A correction is first kept as a pending row and
+previewed; its Confirm bumps the alert's version, asks the engine to edit every copy (copies not
+yet sent go out with the current content) and to post a short notice under each copy already
+in a group, since an edit notifies nobody. Every version is kept in `alert_versions`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.areas import AdminUnits, Commune
-from bot.delivery.outbox import delivery_stats, enqueue, request_edit, withdraw_unsent
+from bot.delivery.outbox import (
+    delivery_stats,
+    enqueue,
+    enqueue_replies,
+    request_edit,
+    withdraw_unsent,
+)
 from bot.delivery.outgoing import DeliveryStats, Outgoing, Target
 from bot.i18n import Catalog
-from bot.services.alert_render import render_alert
+from bot.services.alert_render import ACK_PREFIX, PREVIEW_ACK, render_alert
 from bot.services.alert_types import (
     AREA_LABEL_LIMIT,
     CAPTION_TEXT_LIMIT,
     CATEGORIES,
     TEXT_LIMIT,
-    VALIDITY_HOURS,
     AlertContent,
     Draft,
     Severity,
@@ -38,10 +45,27 @@ from bot.services.alert_types import (
 )
 from bot.services.officers import OfficerService, OfficerView, record_audit
 from storage.db import SessionFactory
-from storage.models import Alert, AlertAck, AlertDraft, Area, AreaKind, Chat, Subscription
+from storage.models import (
+    Alert,
+    AlertAck,
+    AlertCorrection,
+    AlertDraft,
+    AlertVersion,
+    AlertVersionKind,
+    Area,
+    AreaKind,
+    Chat,
+    CorrectionStatus,
+    Delivery,
+    Officer,
+    Subscription,
+)
 from storage.types import utcnow
 
+log = logging.getLogger(__name__)
 ALERT_KIND = "alert"
+# A short reply under a group's copy saying it was corrected (the edit itself notifies nobody).
+NOTICE_KIND = "alert_notice"
 ACTIVE, CANCELLED = "active", "cancelled"
 
 
@@ -52,6 +76,13 @@ class AlertError(Exception):
         super().__init__(key)
         self.key = key
         self.values = values
+
+
+class PreviewExpired(AlertError):
+    """The preview is too old to be sent as shown: it is shown again with a new expiry."""
+
+    def __init__(self) -> None:
+        super().__init__("compose.preview_refreshed")
 
 
 @dataclass(frozen=True)
@@ -76,6 +107,35 @@ class AlertStatus:
     target_label: str
     stats: DeliveryStats
     acknowledged: int
+
+
+@dataclass(frozen=True)
+class CorrectionStart:
+    """The text a correction replaces, and how long the new one may be."""
+
+    alert_id: int
+    text: str
+    limit: int
+
+
+@dataclass(frozen=True)
+class CorrectionPreview:
+    """A pending correction and the corrected copy exactly as groups will see it."""
+
+    correction_id: int
+    token: str
+    alert_id: int
+    outgoing: Outgoing
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """A confirmed correction: the new version and how many groups get a notice."""
+
+    alert_id: int
+    version: int
+    notices: int
+    already: bool = False
 
 
 @dataclass(frozen=True)
@@ -205,7 +265,7 @@ class AlertService:
             area=await self.target_label(officer, draft),
             text=(draft.text or "").strip(),
             issuer=officer.issuer,
-            valid_until=utcnow() + timedelta(hours=draft.validity_hours or VALIDITY_HOURS[0]),
+            valid_until=draft.expiry(utcnow()),
             exercise=bool(draft.exercise),
             photo_file_id=draft.photo_file_id,
             lat=draft.lat,
@@ -215,8 +275,11 @@ class AlertService:
     async def preview(
         self, officer: OfficerView, draft: Draft, lang: str
     ) -> tuple[Outgoing, Audience]:
-        """Exactly what groups will see, and how many groups will get it."""
+        """Exactly what groups will see, and how many groups will get it; the expiry shown is
+        kept in the draft, and Confirm sends exactly that."""
+        draft.stamp_preview(utcnow())
         content = await self.content(officer, draft)
+        await self.save_draft(officer.telegram_id, draft)
         async with self._sessions() as session:
             audience = await self._audience(session, officer, draft)
         receiving = sum(1 for _, _, _, minimum in audience if receives(minimum, content.severity))
@@ -246,17 +309,28 @@ class AlertService:
     # -- confirm, correct, end ------------------------------------------------------------
 
     async def confirm(self, officer_id: int, token: str) -> Sent:
-        """Write the alert and one delivery row per group, once: a second press sends nothing."""
+        """Write the alert and one delivery row per group, once: a second press sends nothing.
+
+        Raises `PreviewExpired` (nothing written) when the preview is older than ten minutes.
+        """
         try:
-            sent = await self._confirm(officer_id, token)
+            confirmed = await self._confirm(officer_id, token)
         except IntegrityError:
-            sent = None
-        if sent is None:
+            confirmed = None
+        if confirmed is None:
             return await self._already_sent(token)
+        sent, by = confirmed
         self._notify()
+        log.info(
+            "alert #%d confirmed for %d groups (%d filtered) by %s",
+            sent.alert_id,
+            sent.recipients,
+            sent.filtered,
+            by,
+        )
         return sent
 
-    async def _confirm(self, officer_id: int, token: str) -> Sent | None:
+    async def _confirm(self, officer_id: int, token: str) -> tuple[Sent, str] | None:
         officer = await self._officers.officer(officer_id)
         if officer is None:
             raise AlertError("errors.not_officer")
@@ -265,11 +339,14 @@ class AlertService:
             if row is None or row.token != token:
                 return None
             draft = Draft.from_json(row.token, row.step, row.data)
+            if draft.preview_expired(utcnow()):
+                raise PreviewExpired
             content = await self.content(officer, draft)
             alert = self._alert_row(officer, draft, content)
             session.add(alert)
             await session.flush()
             assert alert.id is not None
+            _add_version(session, alert, AlertVersionKind.ORIGINAL, officer_id)
             audience = await self._audience(session, officer, draft)
             targets = [
                 Target(tg_id, chat_id, not receives(minimum, content.severity), language)
@@ -287,7 +364,8 @@ class AlertService:
                 alert.recipients,
                 detail=f"{content.severity.value}/{content.category}",
             )
-            return Sent(alert.id, alert.recipients, len(targets) - alert.recipients)
+            sent = Sent(alert.id, alert.recipients, len(targets) - alert.recipients)
+            return sent, await _actor_label(session, officer_id)
 
     def _alert_row(self, officer: OfficerView, draft: Draft, content: AlertContent) -> Alert:
         targets = {
@@ -321,20 +399,107 @@ class AlertService:
             raise AlertError("compose.expired")
         return Sent(alert.id, alert.recipients, 0, already=True)
 
-    async def correct(self, actor: int, alert_id: int, text: str) -> Alert:
-        """Replace the text; every delivered copy is edited, pending ones go out corrected."""
+    # -- corrections: current text, preview, Confirm or Cancel ---------------------------
+
+    async def correction_start(self, actor: int, alert_id: int) -> CorrectionStart:
+        """The current text the officer will replace (refused for others and ended alerts)."""
+        async with self._sessions() as session:
+            alert = await self._correctable(session, actor, alert_id)
+        limit = CAPTION_TEXT_LIMIT if alert.photo_file_id is not None else TEXT_LIMIT
+        return CorrectionStart(alert_id, alert.text, limit)
+
+    async def propose_correction(
+        self, actor: int, alert_id: int, text: str, lang: str
+    ) -> CorrectionPreview:
+        """Keep `text` as a pending correction and render the corrected copy; nothing changes
+        in any group until `confirm_correction`."""
         async with self._sessions() as session, session.begin():
-            alert = await self._managed(session, actor, alert_id)
-            if alert.status == CANCELLED:
-                raise AlertError("manage.already_ended", number=alert_id)
+            alert = await self._correctable(session, actor, alert_id)
             problem = check_text(text, alert.photo_file_id is not None)
             if problem is not None:
                 raise problem
-            alert.text, alert.version, alert.updated_at = text.strip(), alert.version + 1, utcnow()
-            await request_edit(session, ALERT_KIND, alert_id)
-            await record_audit(session, actor, "alert_corrected", f"#{alert_id}", alert.recipients)
-        self._notify()
+            if text.strip() == alert.text:
+                raise AlertError("manage.correction_unchanged", number=alert_id)
+            row = AlertCorrection(
+                alert_id=alert_id,
+                token=secrets.token_hex(4),
+                officer_telegram_id=actor,
+                base_version=alert.version,
+                text=text.strip(),
+            )
+            session.add(row)
+            await session.flush()
+            assert row.id is not None
+            # As groups will see it after Confirm: the new text, one more correction.
+            corrected = replace(content_of(alert), text=row.text, corrections=alert.version)
+        outgoing = _as_preview(render_alert(self._catalog, lang, corrected, self._tz))
+        return CorrectionPreview(row.id, row.token, alert_id, outgoing)
+
+    async def confirm_correction(self, actor: int, correction_id: int, token: str) -> Corrected:
+        """Apply a pending correction once: the text is replaced, every delivered copy is
+        edited and gets a short notice, pending copies go out corrected."""
+        try:
+            corrected, by = await self._apply_correction(actor, correction_id, token)
+        except IntegrityError:  # another correction of the same version won at the same moment
+            raise AlertError("manage.correction_stale") from None
+        if not corrected.already:
+            self._notify()
+            log.info(
+                "alert #%d corrected (version %d) by %s", corrected.alert_id, corrected.version, by
+            )
+        return corrected
+
+    async def _apply_correction(
+        self, actor: int, correction_id: int, token: str
+    ) -> tuple[Corrected, str]:
+        async with self._sessions() as session, session.begin():
+            # Deciding first makes the transaction a writer at once: of two presses, one wins.
+            won = await _decide(session, actor, correction_id, token, CorrectionStatus.APPLIED)
+            row = await session.get(AlertCorrection, correction_id)
+            if not won or row is None:
+                row = _decided_before(row, actor, token, CorrectionStatus.APPLIED)
+                return Corrected(row.alert_id, row.base_version + 1, 0, already=True), ""
+            alert = await self._correctable(session, actor, row.alert_id)
+            if alert.version != row.base_version:
+                raise AlertError("manage.correction_stale", number=alert.id)
+            alert.text, alert.version, alert.updated_at = row.text, alert.version + 1, utcnow()
+            _add_version(session, alert, AlertVersionKind.CORRECTION, actor)
+            await request_edit(session, ALERT_KIND, row.alert_id)
+            notices = await enqueue_replies(session, NOTICE_KIND, ALERT_KIND, row.alert_id)
+            await record_audit(
+                session,
+                actor,
+                "alert_corrected",
+                f"#{row.alert_id}",
+                alert.recipients,
+                detail=f"version {alert.version}",
+            )
+            by = await _actor_label(session, actor)
+            return Corrected(row.alert_id, alert.version, notices), by
+
+    async def cancel_correction(self, actor: int, correction_id: int, token: str) -> int:
+        """Drop a pending correction (nothing changes anywhere); the alert's number."""
+        async with self._sessions() as session, session.begin():
+            won = await _decide(session, actor, correction_id, token, CorrectionStatus.CANCELLED)
+            row = await session.get(AlertCorrection, correction_id)
+            if not won or row is None:
+                row = _decided_before(row, actor, token, CorrectionStatus.CANCELLED)
+            return row.alert_id
+
+    async def correct(self, actor: int, alert_id: int, text: str) -> Corrected:
+        """Propose and confirm in one step, for scripts and tests (officers see a preview)."""
+        proposed = await self.propose_correction(
+            actor, alert_id, text, self._catalog.default_language
+        )
+        return await self.confirm_correction(actor, proposed.correction_id, proposed.token)
+
+    async def _correctable(self, session: AsyncSession, actor: int, alert_id: int) -> Alert:
+        alert = await self._managed(session, actor, alert_id)
+        if alert.status == CANCELLED:
+            raise AlertError("manage.already_ended", number=alert_id)
         return alert
+
+    # -- ending ---------------------------------------------------------------------------
 
     async def end(self, actor: int, alert_id: int) -> Alert:
         """End (cancel) the alert: every delivered copy is edited to show it no longer applies;
@@ -344,10 +509,13 @@ class AlertService:
             if alert.status == CANCELLED:
                 raise AlertError("manage.already_ended", number=alert_id)
             alert.status, alert.version, alert.updated_at = CANCELLED, alert.version + 1, utcnow()
+            _add_version(session, alert, AlertVersionKind.CANCEL, actor)
             await request_edit(session, ALERT_KIND, alert_id)
             await withdraw_unsent(session, ALERT_KIND, alert_id)
             await record_audit(session, actor, "alert_cancelled", f"#{alert_id}", alert.recipients)
+            by = await _actor_label(session, actor)
         self._notify()
+        log.info("alert #%d ended by %s", alert_id, by)
         return alert
 
     async def _managed(self, session: AsyncSession, actor: int, alert_id: int) -> Alert:
@@ -424,6 +592,15 @@ class AlertService:
             raise LookupError(f"alert {alert_id} does not exist")
         return render_alert(self._catalog, language, content_of(alert), self._tz)
 
+    async def render_notice(self, copy_id: int, language: str | None, _chat_id: int) -> Outgoing:
+        """The notice under a group's copy (delivery row `copy_id`) that it was corrected."""
+        async with self._sessions() as session:
+            copy = await session.get(Delivery, copy_id)
+        if copy is None or copy.kind != ALERT_KIND:
+            raise LookupError(f"delivery {copy_id} is not a copy of an alert")
+        text = self._catalog.t(language, "manage.corrected_notice", number=copy.ref_id)
+        return Outgoing(text=text, reply_to_message_id=copy.message_id)
+
 
 def content_of(alert: Alert) -> AlertContent:
     """A stored alert as content to render."""
@@ -442,6 +619,67 @@ def content_of(alert: Alert) -> AlertContent:
         corrections=max(0, alert.version - 1) if alert.status != CANCELLED else 0,
         cancelled=alert.status == CANCELLED,
     )
+
+
+def _as_preview(out: Outgoing) -> Outgoing:
+    """The copy with its "received" button inert, for showing in the officer's chat."""
+    buttons = [
+        [(label, PREVIEW_ACK if data.startswith(ACK_PREFIX) else data) for label, data in row]
+        for row in out.buttons
+    ]
+    return replace(out, buttons=buttons)
+
+
+def _add_version(
+    session: AsyncSession, alert: Alert, kind: AlertVersionKind, officer_telegram_id: int
+) -> None:
+    """Record the alert's current text as its current version (inside the caller's transaction)."""
+    assert alert.id is not None
+    session.add(
+        AlertVersion(
+            alert_id=alert.id,
+            version=alert.version,
+            kind=kind.value,
+            text=alert.text,
+            officer_telegram_id=officer_telegram_id,
+        )
+    )
+
+
+async def _decide(
+    session: AsyncSession, actor: int, correction_id: int, token: str, status: CorrectionStatus
+) -> bool:
+    """Move the actor's pending correction to `status`; False if it was not pending or theirs."""
+    connection = await session.connection()
+    result = await connection.execute(
+        update(AlertCorrection)
+        .where(col(AlertCorrection.id) == correction_id, col(AlertCorrection.token) == token)
+        .where(col(AlertCorrection.officer_telegram_id) == actor)
+        .where(col(AlertCorrection.status) == CorrectionStatus.PENDING.value)
+        .values(status=status.value, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+def _decided_before(
+    row: AlertCorrection | None, actor: int, token: str, wanted: CorrectionStatus
+) -> AlertCorrection:
+    """The correction already decided as `wanted` (a repeated press); otherwise why not."""
+    if row is None or row.token != token or row.officer_telegram_id != actor:
+        raise AlertError("manage.correction_expired")
+    if row.status == wanted.value:
+        return row
+    if row.status == CorrectionStatus.APPLIED.value:
+        raise AlertError("manage.correction_already_applied", number=row.alert_id)
+    raise AlertError("manage.correction_was_cancelled", number=row.alert_id)
+
+
+async def _actor_label(session: AsyncSession, telegram_id: int) -> str:
+    """Who acted, for operator logs: the officer's row id, never a Telegram id or a name."""
+    result = await session.exec(select(Officer.id).where(col(Officer.telegram_id) == telegram_id))
+    row_id = result.first()
+    return f"officer row #{row_id}" if row_id is not None else "a superadmin"
 
 
 async def _commune_area(session: AsyncSession, code: str) -> Area:

@@ -1,6 +1,14 @@
 """SQLModel tables, one module per concept; importing this package registers them all."""
 
-from storage.models.alerts import Alert, AlertAck, AlertDraft
+from storage.models.alerts import (
+    Alert,
+    AlertAck,
+    AlertCorrection,
+    AlertDraft,
+    AlertVersion,
+    AlertVersionKind,
+    CorrectionStatus,
+)
 from storage.models.areas import Area, AreaKind
 from storage.models.chats import Chat, ChatKind
 from storage.models.delivery import Delivery, DeliveryStatus
@@ -13,12 +21,16 @@ from storage.models.users import User
 __all__ = [
     "Alert",
     "AlertAck",
+    "AlertCorrection",
     "AlertDraft",
+    "AlertVersion",
+    "AlertVersionKind",
     "Area",
     "AreaKind",
     "AuditEntry",
     "Chat",
     "ChatKind",
+    "CorrectionStatus",
     "Delivery",
     "DeliveryStatus",
     "Officer",

@@ -1,6 +1,8 @@
-"""Police alerts, the officer's draft while composing, and groups' acknowledgements."""
+"""Police alerts, their versions, pending corrections, the officer's draft while composing,
+and groups' acknowledgements."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -58,3 +60,49 @@ class AlertAck(SQLModel, table=True):
     chat_id: int = Field(foreign_key="chats.id")
     user_telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class AlertVersionKind(StrEnum):
+    """What a version is, as CAP 1.2 `msgType` names it."""
+
+    ORIGINAL = "original"  # Alert
+    CORRECTION = "correction"  # Update
+    CANCEL = "cancel"  # Cancel
+
+
+class AlertVersion(SQLModel, table=True):
+    """One version of an alert's text: the original, each correction and the ending."""
+
+    __tablename__ = "alert_versions"
+    __table_args__ = (UniqueConstraint("alert_id", "version", name="uq_alert_versions_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alerts.id")
+    version: int
+    kind: str = Field(max_length=16)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    officer_telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class CorrectionStatus(StrEnum):
+    PENDING = "pending"  # previewed, waiting for Confirm or Cancel
+    APPLIED = "applied"
+    CANCELLED = "cancelled"
+
+
+class AlertCorrection(SQLModel, table=True):
+    """A correction the officer has previewed; kept here so a restart before Confirm loses
+    nothing. `base_version` is the version it replaces: a newer one makes it stale."""
+
+    __tablename__ = "alert_corrections"
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alerts.id")
+    token: str = Field(max_length=16)
+    officer_telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    base_version: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default=CorrectionStatus.PENDING.value, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -6,17 +6,27 @@ otherwise) and records every call; each test ends with no spec violation.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import pytest_asyncio
+from sqlmodel import col, func, select
 
-from bench.officer import OfficerAtKeyboard
+from bench.officer import (
+    CANCEL_CORRECTION,
+    CONFIRM,
+    CONFIRM_CORRECTION,
+    OfficerAtKeyboard,
+    has_button,
+)
 from bot.areas import AdminUnits
 from bot.container import Services
 from bot.delivery import DeliveryConfig
 from simulator import BotApiSimulator, Limits, SimDriver
 from simulator.models import SimChat, SimMessage
+from storage.models import Delivery
 from tests.support.botrunner import BotRunner, settings_for
 from tests.support.world import subscribed_groups, unseen_by_bot
 
@@ -62,6 +72,27 @@ def delivered(runner: BotRunner, officer: OfficerAtKeyboard, number: int, count:
     async def check() -> bool:
         status = await services(runner).alerts.status(officer.user.id, number)
         return status.stats.delivered == count
+
+    return check
+
+
+def notices(driver: SimDriver, group: SimChat, number: int) -> list[SimMessage]:
+    """The bot's short "alert N was corrected" messages in a group."""
+    start = f"⚠️ Cảnh báo #{number} vừa được đính chính."
+    return [m for m in driver.bot_messages(group) if (m.text or "").startswith(start)]
+
+
+def outbox_idle(runner: BotRunner):  # type: ignore[no-untyped-def]
+    """A condition: no outbox row is waiting to be sent or edited."""
+
+    async def check() -> bool:
+        async with services(runner).sessions() as session:
+            due = await session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(col(Delivery.next_attempt_at).is_not(None))
+            )
+        return due == 0
 
     return check
 
@@ -138,18 +169,19 @@ async def test_correction_edits_every_delivered_copy_and_receipts_count_once(
     number = await send(officer, await officer.compose("Đối tượng lạ đi xe máy đỏ."))
     await driver.wait_for(lambda: {g.id for g in groups} <= set(copies(sim)), timeout=20)
 
-    await officer.press("✏️ Đính chính")
-    prompt = await driver.wait_for_bot_message(officer.chat, contains="nội dung đính chính")
-    done = await officer.say("Đối tượng đi xe máy màu xanh, biển 29.", reply_to=prompt)
-    assert f"Đã đính chính cảnh báo #{number}" in (done.text or "")
+    question = await officer.correct("Đối tượng đi xe máy màu xanh, biển 29.")
+    await officer.driver.press_button(officer.user, officer.chat, CONFIRM_CORRECTION, question)
+    await driver.wait_for(lambda: "Đã đính chính" in (question.text or ""))
+    assert f"Đã đính chính cảnh báo #{number}" in (question.text or "")
 
     def corrected(group: SimChat) -> bool:
-        copy = driver.last_bot_message(group)
-        return copy is not None and copy.edited and "màu xanh" in (copy.text or "")
+        copy = driver.bot_messages(group)[0]
+        return copy.edited and "màu xanh" in (copy.text or "")
 
     await driver.wait_for(lambda: all(corrected(g) for g in groups), timeout=20)
-    assert "ĐÍNH CHÍNH" in (driver.last_bot_message(groups[3]).text or "")  # type: ignore[union-attr]
-    assert all(copies(sim)[g.id] == 1 for g in groups)  # edited, not sent again
+    assert "ĐÍNH CHÍNH" in (driver.bot_messages(groups[3])[0].text or "")
+    await driver.wait_for(lambda: all(notices(driver, g, number) for g in groups), timeout=20)
+    assert all(copies(sim)[g.id] == 2 for g in groups)  # the copy, edited, and one notice
 
     await driver.press_button(member, groups[0], "✅ Đã nhận")
     await driver.press_button(admin, groups[0], "✅ Đã nhận")
@@ -166,7 +198,7 @@ async def test_correction_edits_every_delivered_copy_and_receipts_count_once(
     await officer.press(f"⛔ Kết thúc cảnh báo #{number}")
 
     def ended(group: SimChat) -> bool:
-        copy = driver.last_bot_message(group)
+        copy = driver.bot_messages(group)[0]
         return copy is not None and "ĐÃ KẾT THÚC" in (copy.text or "") and not copy.buttons
 
     await driver.wait_for(lambda: all(ended(g) for g in groups), timeout=20)
@@ -298,3 +330,154 @@ async def test_group_settings_filter(
     await driver.press_button(admin, group, "Chỉ Khẩn cấp")
     await driver.wait_for(lambda: "Đã lưu" in (driver.last_bot_message(group).text or ""))  # type: ignore[union-attr]
     assert await svc.subscriptions.min_severity(group.id) == "urgent"
+
+
+async def sent_to(
+    runner: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits, text: str
+) -> tuple[OfficerAtKeyboard, list[SimChat], int]:
+    """Five groups of Đống Đa that have received alert N (composed with `text`)."""
+    admin = driver.create_user("Trưởng thôn")
+    groups = await subscribed_groups(driver, services(runner).sessions, units, DONG_DA, 5, admin)
+    officer = await officer_of(runner, driver, DONG_DA)
+    number = await send(officer, await officer.compose(text))
+    await driver.wait_for(delivered(runner, officer, number, 5), timeout=20)
+    return officer, groups, number
+
+
+def untouched(driver: SimDriver, groups: list[SimChat], text: str) -> bool:
+    """Each group holds only its copy, never edited, still showing `text`."""
+    return all(
+        [(m.edited, text in (m.text or "")) for m in driver.bot_messages(g)] == [(False, True)]
+        for g in groups
+    )
+
+
+async def test_a_correction_shows_the_text_and_a_preview_and_changes_groups_only_on_confirm(
+    runner: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
+) -> None:
+    warning = "Cảnh giác cuộc gọi giả danh công an, số 0912 345 678."
+    fixed = "Cảnh giác cuộc gọi giả danh công an, số đúng là 0987 654 321."
+    officer, groups, number = await sent_to(runner, sim, driver, units, warning)
+
+    prompt = await officer.ask_correction()
+    shown = prompt.text or ""
+    assert "THAY TOÀN BỘ" in shown and prompt.force_reply
+    pre = [e for e in prompt.entities if e["type"] == "pre"]
+    assert len(pre) == 1 and warning in shown  # one block, tap to copy, holding the text
+    await driver.send_text(officer.user, officer.chat, fixed, reply_to=prompt)
+    question = await officer.wait(predicate=lambda m: "Bản xem trước" in (m.text or ""))
+    preview = driver.bot_messages(officer.chat)[-2]
+    assert fixed in (preview.text or "") and "ĐÍNH CHÍNH (lần 1)" in (preview.text or "")
+    assert f"Số #{number}" in (preview.text or "")
+    assert question.buttons == [[CONFIRM_CORRECTION], [CANCEL_CORRECTION]]
+    await driver.wait_for(outbox_idle(runner))
+    assert untouched(driver, groups, warning)  # nothing changes before Confirm
+
+    # Confirm pressed twice in a row: the second press changes nothing more.
+    await driver.press_button(officer.user, officer.chat, CONFIRM_CORRECTION, message=question)
+    await driver.press_button(officer.user, officer.chat, CONFIRM_CORRECTION, message=question)
+    await driver.wait_for(lambda: not sim.unanswered_callbacks())
+    answers = [str(c.answer) for c in sim.callbacks.values() if c.data.startswith("am:cy:")]
+    assert any("đã được gửi" in a for a in answers)
+    assert "Đã đính chính" in (question.text or "") and "5 nhóm" in (question.text or "")
+
+    def corrected(group: SimChat) -> bool:
+        copy = driver.bot_messages(group)[0]
+        return copy.edited and fixed in (copy.text or "") and "ĐÍNH CHÍNH" in (copy.text or "")
+
+    await driver.wait_for(lambda: all(corrected(g) for g in groups), timeout=20)
+    await driver.wait_for(lambda: all(notices(driver, g, number) for g in groups), timeout=20)
+    await driver.wait_for(outbox_idle(runner))
+    for group in groups:
+        copy, *rest = driver.bot_messages(group)
+        assert rest == notices(driver, group, number) and len(rest) == 1
+        assert rest[0].reply_to_message_id == copy.message_id
+        assert copy.text == preview.text  # exactly the preview
+
+
+async def test_cancelling_a_correction_or_an_ending_changes_nothing(
+    runner: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
+) -> None:
+    warning = "Mất trộm xe máy tại chợ Kim Liên."
+    officer, groups, number = await sent_to(runner, sim, driver, units, warning)
+
+    question = await officer.correct("Mất trộm ô tô tại chợ Kim Liên.")
+    await driver.press_button(officer.user, officer.chat, CANCEL_CORRECTION, message=question)
+    await driver.wait_for(lambda: "Đã huỷ đính chính" in (question.text or ""))
+    assert question.buttons == []
+
+    await officer.press("⛔ Kết thúc")
+    end = await officer.wait(contains=f"Kết thúc cảnh báo #{number}?")
+    assert end.buttons == [[f"⛔ Kết thúc cảnh báo #{number}"], ["Không, giữ cảnh báo"]]
+    await driver.press_button(officer.user, officer.chat, "Không, giữ cảnh báo", message=end)
+    await driver.wait_for(lambda: "vẫn còn hiệu lực" in (end.text or ""))
+    assert end.buttons == []
+
+    await driver.wait_for(lambda: not sim.unanswered_callbacks())
+    await driver.wait_for(outbox_idle(runner))
+    assert untouched(driver, groups, warning)
+    status = await services(runner).alerts.status(officer.user.id, number)
+    assert (status.status, status.version) == ("active", 1)
+
+
+async def test_each_answered_step_shows_the_choice(
+    runner: BotRunner, driver: SimDriver, units: AdminUnits
+) -> None:
+    officer = await officer_of(runner, driver, DONG_DA)
+    audience = await officer.compose("Thông báo thử.", severity="🟠 CẢNH BÁO")
+    answered = [m.text for m in driver.bot_messages(officer.chat) if (m.text or "").endswith("✓")]
+    assert answered == [
+        "Khu vực: Phường Đống Đa — Thành phố Hà Nội ✓",
+        "Mức độ: 🟠 CẢNH BÁO ✓",
+        "Loại tin: Lừa đảo ✓",
+        "Ảnh: không kèm ✓",
+        "Vị trí: không kèm ✓",
+        "Hiệu lực: 24 giờ ✓",
+        "Thật / diễn tập: Tình huống thật ✓",
+    ]
+    _welcome, *steps, preview, last = driver.bot_messages(officer.chat)
+    assert last is audience and preview.buttons == [["✅ Đã nhận"]]
+    assert all(not m.buttons for m in steps)  # every answered step lost its buttons
+
+    await driver.press_button(officer.user, officer.chat, "✏️ Sửa", message=audience)
+    await driver.wait_for(lambda: has_button(audience, "Mức độ"))
+    await driver.press_button(officer.user, officer.chat, "Mức độ", message=audience)
+    await driver.wait_for(lambda: audience.text == "✏️ Sửa: Mức độ ✓")
+    await officer.press("🔴 KHẨN CẤP")
+    await officer.wait(contains="Mức độ: 🔴 KHẨN CẤP ✓")
+    await officer.wait(after=audience.message_id, predicate=lambda m: has_button(m, CONFIRM))
+
+
+def expiry(message: SimMessage) -> str:
+    found = re.search(r"Hiệu lực đến (\S+ \S+)", message.text or "")
+    assert found is not None, message.text
+    return found.group(1)
+
+
+async def test_the_copy_shows_the_expiry_of_the_preview_and_an_old_preview_is_refreshed(
+    runner: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
+) -> None:
+    admin = driver.create_user("Trưởng thôn")
+    groups = await subscribed_groups(driver, services(runner).sessions, units, DONG_DA, 2, admin)
+    officer = await officer_of(runner, driver, DONG_DA)
+    audience = await officer.compose("Đường Xã Đàn ngập sâu, tránh đi qua.")
+    svc = services(runner)
+    draft = await svc.alerts.draft(officer.user.id)
+    assert draft is not None and draft.previewed_at is not None
+    # The officer left the preview for eleven minutes: Confirm shows it again instead.
+    draft.previewed_at = (
+        datetime.fromisoformat(draft.previewed_at) - timedelta(minutes=11)
+    ).isoformat()
+    await svc.alerts.save_draft(officer.user.id, draft)
+    await driver.press_button(officer.user, officer.chat, CONFIRM, message=audience)
+    fresh = await officer.wait(
+        after=audience.message_id, predicate=lambda m: has_button(m, CONFIRM)
+    )
+    assert "quá 10 phút" in (audience.text or "") and audience.buttons == []
+    preview = driver.bot_messages(officer.chat)[-2]
+    assert not any(copies(sim)[g.id] for g in groups)  # nothing was sent
+
+    await officer.confirm(fresh)
+    number = await officer.sent_number()
+    await driver.wait_for(delivered(runner, officer, number, 2), timeout=20)
+    assert all(expiry(driver.bot_messages(g)[0]) == expiry(preview) for g in groups)
