@@ -109,6 +109,7 @@ class DeliveryEngine:
         self._tasks: dict[asyncio.Task[None], int] = {}  # task -> the row it works on
         self._loop_task: asyncio.Task[None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
+        self._renew_task: asyncio.Task[None] | None = None
         self._stopping = False
         self.delivered = 0  # copies sent or edited by this instance
 
@@ -126,14 +127,16 @@ class DeliveryEngine:
         loop = asyncio.get_running_loop()
         self._loop_task = loop.create_task(self._run(), name="delivery-claims")
         self._writer_task = loop.create_task(self._write(), name="delivery-writer")
+        self._renew_task = loop.create_task(self._renew(), name="delivery-leases")
 
     async def stop(self, *, abort: bool = False, grace: float = 5.0) -> None:
         """Stop; sends in flight get `grace` seconds to finish and be recorded, rows still
         waiting are given back. `abort` drops everything as a crash would (leases expire)."""
         self._stopping = True
         self._wake.set()
-        if self._loop_task is not None:
-            await _cancel(self._loop_task)
+        for background in (self._loop_task, self._renew_task):
+            if background is not None:
+                await _cancel(background)
         if not abort and self._tasks:
             await asyncio.wait(list(self._tasks), timeout=grace)
         unfinished = dict(self._tasks)
@@ -177,6 +180,20 @@ class DeliveryEngine:
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)
         self._wake.set()
+
+    async def _renew(self) -> None:
+        """Keep the leases of rows in flight (or whose outcome is not yet written) alive."""
+        interval = self.config.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            held = [*self._tasks.values(), *(o.row_id for o in self._outcomes)]
+            if not held:
+                continue
+            try:
+                async with self.sessions() as session, session.begin():
+                    await outbox.renew(session, self.owner, held, self.config.lease_seconds)
+            except Exception:  # the next round tries again; the lease may expire meanwhile
+                log.exception("renewing %d delivery leases failed", len(held))
 
     # -- recording -----------------------------------------------------------------------
 

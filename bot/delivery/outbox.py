@@ -252,6 +252,24 @@ async def release(session: AsyncSession, row_ids: list[int]) -> None:
         )
 
 
+async def renew(session: AsyncSession, owner: str, row_ids: list[int], lease_seconds: float) -> int:
+    """Extend the leases `owner` still holds on rows it is working on; the number renewed.
+
+    A row waiting in the limiter longer than its lease would otherwise be claimed again and
+    sent twice.
+    """
+    if not row_ids:
+        return 0
+    result = await _run(
+        session,
+        update(Delivery)
+        .where(col(Delivery.id).in_(row_ids), col(Delivery.lease_owner) == owner)
+        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False),
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def mark_retry(
     session: AsyncSession, row_id: int, at: datetime, error: str | None, count: bool = True
 ) -> None:
