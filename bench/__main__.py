@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bench import broadcast
+from bench import broadcast, peer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -15,9 +15,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     broadcast.add_arguments(
         commands.add_parser("broadcast", help="one alert to every group of Phú Thọ (3,135)")
     )
+    peer.add_arguments(
+        commands.add_parser("peer", help="the same broadcast by stock PTB with AIORateLimiter")
+    )
     args = parser.parse_args(argv)
     if args.benchmark == "broadcast":
         return broadcast.main(args)
+    if args.benchmark == "peer":
+        return peer.main(args)
     return 2
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from bench.botprocess import BotProcess, bot_environment
 from bench.database import describe, fresh_database
 from bench.officer import OfficerAtKeyboard
+from bench.ptbloop import LoopJob, run_loop
 from bench.world import BenchWorld, seed
 from bot.areas import AdminUnits
 from simulator import BotApiSimulator, Limits, SimDriver
@@ -166,6 +167,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 metrics_exit = await bot.stop()
                 tail = bot.log_tail()
                 bot.cleanup()
+            metrics.update(await ptb_loop_figures(driver, world, metrics, args.timeout))
     finally:
         await sim.stop()
     metrics.update(
@@ -208,6 +210,7 @@ async def broadcast(
     copies.scan()
     cpu_after = cpu_seconds(bot.pid)
     sends = len(sim.stats.sent) - before_sent
+    bot_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     metrics = figures(copies, t0, scale_limit(sim))
     metrics.update(
         sends=sends,
@@ -218,14 +221,50 @@ async def broadcast(
         interactive_n=len(probe.latencies),
         interactive_timeouts=probe.timeouts,
         run_s=round(elapsed, 2),
-        bot_cpu_s=_round(
-            None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-        ),
+        bot_cpu_s=_round(bot_cpu),
         bench_cpu_s=round(time.process_time() - sim_cpu_before, 2),
+        bot_cpu_ms_per_msg=_round(per_message_ms(bot_cpu, sends), 3),
         confirmed=bool(driver.bot_messages(officer.chat))
         and "Đã gửi cảnh báo" in " ".join(m.text or "" for m in driver.bot_messages(officer.chat)),
     )
     return metrics
+
+
+async def ptb_loop_figures(
+    driver: SimDriver,
+    world: BenchWorld,
+    metrics: dict[str, Any],
+    timeout: float,  # noqa: ASYNC109
+) -> dict[str, Any]:
+    """The plainest PTB broadcast to the same groups, limits lifted; its CPU per message."""
+    sim = driver.sim
+    job = LoopJob(sim.base_url, sim.token, [g.id for g in world.targets], copy_text(driver, world))
+    limits, sim.limits = sim.limits, None  # nothing throttles it: only its CPU is measured
+    try:
+        loop = await run_loop(job, timeout)
+    finally:
+        sim.limits = limits
+    ptb_ms = per_message_ms(loop.cpu_s, loop.sent)
+    bot_ms = metrics.get("bot_cpu_ms_per_msg")
+    return {
+        "ptb_loop_cpu_ms_per_msg": _round(ptb_ms, 3),
+        "cpu_vs_ptb_loop": _round(bot_ms / ptb_ms if bot_ms and ptb_ms else None),
+        "ptb_loop_sent": loop.sent,
+        "ptb_loop_errors": loop.errors,
+    }
+
+
+def copy_text(driver: SimDriver, world: BenchWorld) -> str:
+    """The visible text of the alert's copy in the last group (no probe replies there)."""
+    for message in driver.bot_messages(world.targets[-1]):
+        if message.text and ALERT_TEXT in message.text:
+            return message.text
+    return ALERT_TEXT
+
+
+def per_message_ms(cpu_s: float | None, messages: int) -> float | None:
+    """Milliseconds of CPU per message."""
+    return None if cpu_s is None or messages <= 0 else 1000 * cpu_s / messages
 
 
 def scale_limit(sim: BotApiSimulator) -> tuple[int, int]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,15 +14,26 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.delivery import DeliveryConfig, FloodGate, Target, TelegramRateLimiter, window_store
+from bot.delivery import (
+    DeliveryConfig,
+    DeliveryEngine,
+    DeliveryStats,
+    FloodGate,
+    Target,
+    TelegramRateLimiter,
+    delivery_stats,
+    enqueue,
+    window_store,
+)
 from simulator import BotApiSimulator, SimDriver
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade
-from storage.models import Area, Chat, Subscription
-from tests.delivery.support import TOKEN
+from storage.models import Area, Chat, Delivery, Subscription
+from tests.delivery.support import TOKEN, render_alert, wait_until
 from tests.support.databases import postgres_schema, require_postgres
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -130,3 +143,65 @@ async def add_groups(driver: SimDriver, db: Db, n: int, title: str = "G") -> lis
             )
             targets.append(Target(telegram_chat_id=group.id, chat_id=chat.id))
     return targets
+
+
+FAST = DeliveryConfig(
+    global_per_second=1000,
+    group_per_minute=1000,
+    private_per_second=1000,
+    poll_interval=0.05,
+    backoff_base=0.01,
+    backoff_max=0.05,
+)
+_refs = itertools.count(1000)
+EngineFactory = Callable[..., Awaitable[DeliveryEngine]]
+
+
+@pytest_asyncio.fixture
+async def engines(sim: BotApiSimulator) -> AsyncIterator[EngineFactory]:
+    """Start engines on demand; all are stopped (and their bots shut down) afterwards."""
+    started: list[DeliveryEngine] = []
+
+    async def start(db: Db, config: DeliveryConfig = FAST) -> DeliveryEngine:
+        bot = make_bot(sim, make_gate(config))
+        await bot.initialize()
+        engine = DeliveryEngine(db.sessions, bot, config)
+        engine.register("alert", render_alert)
+        await engine.start()
+        started.append(engine)
+        return engine
+
+    yield start
+    for engine in started:
+        await engine.stop(abort=True)
+        await engine.bot.shutdown()
+
+
+async def new_job(db: Db, targets: list, engine: DeliveryEngine | None = None) -> int:
+    ref = next(_refs)
+    async with db.sessions() as session, session.begin():
+        await enqueue(session, "alert", ref, targets, priority=10)
+    if engine is not None:
+        engine.notify()
+    return ref
+
+
+async def finished(db: Db, ref: int) -> DeliveryStats:
+    async def done() -> bool:
+        async with db.sessions() as session:
+            stats = await delivery_stats(session, "alert", ref)
+        return stats.pending == 0
+
+    await wait_until(done)
+    async with db.sessions() as session:
+        return await delivery_stats(session, "alert", ref)
+
+
+async def rows(db: Db, ref: int) -> list[Delivery]:
+    async with db.sessions() as session:
+        result = await session.exec(select(Delivery).where(col(Delivery.ref_id) == ref))
+        return list(result)
+
+
+def copies(sim: BotApiSimulator, method: str = "sendMessage") -> Counter[int]:
+    return Counter(r.chat_id for r in sim.stats.sent if r.method == method)

@@ -2,89 +2,26 @@
 
 from __future__ import annotations
 
-import itertools
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 
-import pytest_asyncio
 from sqlmodel import col, select
 
-from bot.delivery import (
-    DeliveryConfig,
-    DeliveryEngine,
-    DeliveryStats,
-    Outgoing,
-    Target,
-    delivery_stats,
-    enqueue,
-    request_edit,
-)
+from bot.delivery import DeliveryEngine, Outgoing, Target, enqueue, request_edit
 from simulator import BotApiSimulator, Limits, SimDriver
 from storage.models import Chat, Delivery, Subscription, User
-from tests.delivery.conftest import Db, add_groups, make_bot, make_gate
-from tests.delivery.support import TEXTS, render_alert, wait_until
-
-FAST = DeliveryConfig(
-    global_per_second=1000,
-    group_per_minute=1000,
-    private_per_second=1000,
-    poll_interval=0.05,
-    backoff_base=0.01,
-    backoff_max=0.05,
+from tests.delivery.conftest import (
+    FAST,
+    Db,
+    EngineFactory,
+    add_groups,
+    copies,
+    finished,
+    make_bot,
+    make_gate,
+    new_job,
+    rows,
 )
-_refs = itertools.count(1000)
-EngineFactory = Callable[..., Awaitable[DeliveryEngine]]
-
-
-@pytest_asyncio.fixture
-async def engines(sim: BotApiSimulator) -> AsyncIterator[EngineFactory]:
-    """Start engines on demand; all are stopped (and their bots shut down) afterwards."""
-    started: list[DeliveryEngine] = []
-
-    async def start(db: Db, config: DeliveryConfig = FAST) -> DeliveryEngine:
-        bot = make_bot(sim, make_gate(config))
-        await bot.initialize()
-        engine = DeliveryEngine(db.sessions, bot, config)
-        engine.register("alert", render_alert)
-        await engine.start()
-        started.append(engine)
-        return engine
-
-    yield start
-    for engine in started:
-        await engine.stop(abort=True)
-        await engine.bot.shutdown()
-
-
-async def new_job(db: Db, targets: list, engine: DeliveryEngine | None = None) -> int:
-    ref = next(_refs)
-    async with db.sessions() as session, session.begin():
-        await enqueue(session, "alert", ref, targets, priority=10)
-    if engine is not None:
-        engine.notify()
-    return ref
-
-
-async def finished(db: Db, ref: int) -> DeliveryStats:
-    async def done() -> bool:
-        async with db.sessions() as session:
-            stats = await delivery_stats(session, "alert", ref)
-        return stats.pending == 0
-
-    await wait_until(done)
-    async with db.sessions() as session:
-        return await delivery_stats(session, "alert", ref)
-
-
-async def rows(db: Db, ref: int) -> list[Delivery]:
-    async with db.sessions() as session:
-        result = await session.exec(select(Delivery).where(col(Delivery.ref_id) == ref))
-        return list(result)
-
-
-def copies(sim: BotApiSimulator, method: str = "sendMessage") -> Counter[int]:
-    return Counter(r.chat_id for r in sim.stats.sent if r.method == method)
+from tests.delivery.support import TEXTS, render_alert, wait_until
 
 
 async def test_one_copy_per_group_and_message_ids_stored(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +16,7 @@ from bot.services.chats import ChatRef
 from bot.services.officers import OfficerService, OfficerView, UnknownJurisdiction
 from bot.services.subscriptions import SubscriptionService
 from storage.db import SessionFactory
-from storage.models import AuditEntry, Delivery
+from storage.models import Alert, AuditEntry, Delivery
 
 DONG_DA, BA_DINH = "00235", "00004"
 SUPERADMIN = 42
@@ -176,3 +177,30 @@ async def test_receipts_count_once_per_group(
 def test_text_limits(text: str, photo: bool, problem: str | None) -> None:
     error = check_text(text, photo)
     assert (error.key if error else None) == problem
+
+
+async def test_two_simultaneous_confirms_send_one_alert(
+    sessions: SessionFactory,
+    small_units: AdminUnits,
+    officers: OfficerService,
+    alerts: AlertService,
+) -> None:
+    # Two presses of Confirm handled at once (two updates, two sessions): the unique draft
+    # token must let exactly one of them write the alert and its rows.
+    await groups(sessions, small_units, DONG_DA, 4, -4_200_000_000)
+    officer = await officers.grant(SUPERADMIN, 5_000_000_100, DONG_DA)
+    draft = await draft_for(alerts, officer)
+
+    first, second = await asyncio.gather(
+        alerts.confirm(officer.telegram_id, draft.token),
+        alerts.confirm(officer.telegram_id, draft.token),
+    )
+    assert first.alert_id == second.alert_id
+    assert sorted([first.already, second.already]) == [False, True]
+    async with sessions() as session:
+        alert_ids = (await session.exec(select(Alert.id))).all()
+        chats = (await session.exec(select(Delivery.telegram_chat_id))).all()
+        actions = (await session.exec(select(AuditEntry.action))).all()
+    assert alert_ids == [first.alert_id] and actions.count("alert_sent") == 1
+    assert sorted(chats) == sorted(-4_200_000_000 - i for i in range(4))
+    assert await alerts.draft(officer.telegram_id) is None
