@@ -117,14 +117,18 @@ def build_application(
 
 
 async def start_application(app: Application) -> None:
-    """After `initialize()`: publish the command menus and start the delivery engine."""
+    """After `initialize()`: publish the command menus, start the delivery engine and the
+    scheduler's tick."""
     await publish_commands(app)
     await app.bot_data[DELIVERY].start()
+    services: Services = app.bot_data["services"]
+    await services.scheduler.start(services.settings.scheduler_tick_seconds)
 
 
 async def stop_application(app: Application, *, abort: bool = False) -> None:
     """Before `stop()`: let the delivery engine finish what it has in flight (`abort`: drop it,
     as a crash would; the rows' leases then expire and another sender takes them)."""
+    await app.bot_data["services"].scheduler.stop(abort=abort)
     await app.bot_data[DELIVERY].stop(abort=abort)
 
 

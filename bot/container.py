@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.areas import AdminUnits
 from bot.i18n import Catalog
+from bot.scheduling import DurableScheduler
 from bot.services.alerts import AlertService
 from bot.services.chats import ChatService
 from bot.services.officers import OfficerService
@@ -26,6 +27,7 @@ class Services:
     subscriptions: SubscriptionService
     officers: OfficerService
     alerts: AlertService
+    scheduler: DurableScheduler  # features register their job kinds here
 
 
 def build_services(
@@ -43,4 +45,5 @@ def build_services(
         subscriptions=SubscriptionService(sessions, units),
         officers=officers,
         alerts=AlertService(sessions, units, catalog, settings.tz, officers),
+        scheduler=DurableScheduler(sessions),
     )

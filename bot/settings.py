@@ -53,6 +53,7 @@ class Settings:
     delivery_paid_broadcast: bool = False
     delivery_rate_store: str = "auto"
     redis_url: str | None = None
+    scheduler_tick_seconds: int = 5
 
     @property
     def delivery(self) -> DeliveryConfig:
@@ -229,6 +230,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
             RATE_STORES,
         ),
         redis_url=_redis_url(env.get("REDIS_URL", "").strip()),
+        scheduler_tick_seconds=_positive_int(env, "SCHEDULER_TICK_SECONDS", 5, 3600),
         log_level=_choice(
             "LOG_LEVEL", env.get("LOG_LEVEL", "").strip().upper() or "INFO", LOG_LEVELS
         ),

@@ -12,6 +12,7 @@ from storage.models.alerts import (
 from storage.models.areas import Area, AreaKind
 from storage.models.chats import Chat, ChatKind
 from storage.models.delivery import Delivery, DeliveryStatus
+from storage.models.jobs import JobStatus, ScheduledJob
 from storage.models.kv import Setting
 from storage.models.officers import AuditEntry, Officer
 from storage.models.prompts import Prompt
@@ -33,8 +34,10 @@ __all__ = [
     "CorrectionStatus",
     "Delivery",
     "DeliveryStatus",
+    "JobStatus",
     "Officer",
     "Prompt",
+    "ScheduledJob",
     "Setting",
     "Subscription",
     "User",
