@@ -32,6 +32,7 @@ from handlers import (
     group_settings,
     membership,
     officers,
+    private,
     receipts,
     replies,
     subscribe,
@@ -49,7 +50,8 @@ HANDLER_MODULES = (
     group_settings,
     receipts,
     officers,
-    alerts,  # last: its catch-all for private messages must not shadow commands above
+    alerts,
+    private,  # last: its catch-all for private messages must not shadow commands above
 )
 # Requests waiting for a connection queue in the pool; the limiter keeps the wire rate at
 # Telegram's limit. httpcore scans every pooled connection per request, so a large pool costs

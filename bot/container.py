@@ -8,6 +8,7 @@ from bot.areas import AdminUnits
 from bot.i18n import Catalog
 from bot.services.alerts import AlertService
 from bot.services.chats import ChatService
+from bot.services.conversations import ConversationService, default_stores
 from bot.services.officers import OfficerService
 from bot.services.prompts import PromptService
 from bot.services.subscriptions import SubscriptionService
@@ -26,6 +27,7 @@ class Services:
     subscriptions: SubscriptionService
     officers: OfficerService
     alerts: AlertService
+    conversations: ConversationService
 
 
 def build_services(
@@ -43,4 +45,5 @@ def build_services(
         subscriptions=SubscriptionService(sessions, units),
         officers=officers,
         alerts=AlertService(sessions, units, catalog, settings.tz, officers),
+        conversations=ConversationService(sessions, default_stores()),
     )
