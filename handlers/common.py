@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.commands import Role, Where, command, visible
 from bot.i18n import LANGUAGES, Markup
+from bot.menus import sync_person
 from handlers.base import (
     Context,
     chat_ref,
@@ -59,11 +60,7 @@ async def roles_of(update: Update, context: Context) -> frozenset[Role]:
         return frozenset({Role.GROUP_ADMIN}) if admin else frozenset()
     if user is None:
         return frozenset()
-    officers = services(context).officers
-    roles = {Role.SUPERADMIN} if officers.is_superadmin(user.id) else set()
-    if await officers.officer(user.id) is not None:
-        roles.add(Role.OFFICER)
-    return frozenset(roles)
+    return await services(context).menus.roles(user.id)
 
 
 async def command_list(update: Update, context: Context, lang: str) -> str:
@@ -79,12 +76,13 @@ async def command_list(update: Update, context: Context, lang: str) -> str:
 
 
 async def start(update: Update, context: Context) -> None:
-    """/start [payload]: in private, the bot may now message the person, and a deep link opens
-    the feature it names; otherwise the welcome."""
+    """/start [payload]: in private, the bot may now message the person, their own menu is set,
+    and a deep link opens the feature it names; otherwise the welcome."""
     chat, user = update.effective_chat, update.effective_user
     if chat is not None and user is not None and not is_group(chat):
         svc = services(context)
         await svc.chats.person_started(person(user))
+        await sync_person(context.bot, svc, user.id, user.language_code)
         link = deep_link(context)
         if link is not None:
             handler, rest = link
@@ -158,6 +156,8 @@ async def set_language(update: Update, context: Context) -> None:
     await services(context).chats.set_language(chat_ref(chat), code)
     await query.answer()
     await query.edit_message_text(catalog.t(code, "language.changed"))
+    if not is_group(chat):  # an own menu speaks the chat's language
+        await sync_person(context.bot, services(context), query.from_user.id)
 
 
 async def on_error(update: object, context: Context) -> None:

@@ -1,4 +1,4 @@
-"""The private chat end to end: one router, one open conversation, /huy, deep links.
+"""The private chat end to end: one router, one open conversation, /huy, deep links, own menus.
 
 The real Application polls the simulator; every test ends with no spec violation.
 """
@@ -17,10 +17,13 @@ from bot.container import Services
 from handlers.base import Context
 from handlers.common import on_deep_link
 from simulator import BotApiSimulator, SimDriver
+from simulator.methods import menu_of
 from simulator.models import SimMessage, SimUser
 from tests.support.botrunner import BotRunner, settings_for
 
 DONG_DA = "00235"
+RESIDENT_MENU = ["start", "help", "ngonngu", "huy"]
+OFFICER_MENU = ["start", "help", "ngonngu", "canhbao", "huy"]
 
 
 @pytest.fixture
@@ -167,3 +170,69 @@ async def test_start_dispatches_registered_deep_links_and_falls_back_otherwise(
         welcome = await driver.wait_for_bot_message(chat, after=sent.message_id)
         assert "Canh Gác" in (welcome.text or ""), payload
     assert opened == ["42-x"]
+
+
+async def test_own_menus_follow_grants_and_revocations(
+    runner: BotRunner, sim: BotApiSimulator, driver: SimDriver, superadmin: SimUser
+) -> None:
+    admin = superadmin
+    await driver.start_private(admin)  # refused at start-up (never pressed Start), set now
+    await driver.wait_for_bot_message(admin, contains="Canh Gác")
+    assert menu_of(sim, admin.id, admin.id) == [
+        *["start", "help", "ngonngu", "huy"],
+        *["capquyen", "thuhoi", "canbo"],
+    ]
+
+    person = driver.create_user("Cán bộ mới")
+    await driver.start_private(person)
+    await driver.wait_for_bot_message(person, contains="Canh Gác")
+    assert menu_of(sim, person.id, person.id, "vi") == RESIDENT_MENU
+    granted = await answer(driver, admin, f"/capquyen {person.id} {DONG_DA} Đại úy Lê Văn Bình")
+    assert "là cán bộ của Phường Đống Đa" in (granted.text or ""), granted.text
+    assert menu_of(sim, person.id, person.id, "vi") == OFFICER_MENU  # at once, no /start needed
+
+    await answer(driver, person, "/ngonngu")
+    await driver.press_button(person, person, "English")
+    await driver.wait_for(lambda: menu_of(sim, person.id, person.id, "vi")[3] == "alert")
+    assert menu_of(sim, person.id, person.id, "vi") == [
+        "start",
+        "help",
+        "language",
+        "alert",
+        "cancel",
+    ]
+
+    revoked = await answer(driver, admin, f"/thuhoi {person.id}")
+    assert "Đã thu hồi" in (revoked.text or ""), revoked.text
+    assert menu_of(sim, person.id, person.id, "vi") == RESIDENT_MENU  # everyone's menu again
+    assert menu_of(sim, person.id, person.id, "en") == ["start", "help", "language", "cancel"]
+
+    stranger = driver.create_user("Chưa bấm Start")  # the chat scope is refused until Start
+    granted = await answer(driver, admin, f"/capquyen {stranger.id} {DONG_DA}")
+    assert "là cán bộ của Phường Đống Đa" in (granted.text or ""), granted.text
+    await driver.start_private(stranger)
+    await driver.wait_for_bot_message(stranger, contains="Canh Gác")
+    assert menu_of(sim, stranger.id, stranger.id, "vi") == OFFICER_MENU
+
+
+async def test_start_up_brings_own_menus_up_to_date(
+    runner: BotRunner, sim: BotApiSimulator, driver: SimDriver
+) -> None:
+    officer, former = await officer_of(runner, driver), driver.create_user("Cán bộ cũ")
+    await services(runner).officers.grant(0, former.id, DONG_DA)
+    for user in (officer.user, former):
+        await driver.start_private(user)
+        await driver.wait_for_bot_message(user, contains="Canh Gác")
+    assert menu_of(sim, former.id, former.id, "vi") == OFFICER_MENU
+    # As `canhgac officer add/remove` would, without the bot: rights change, menus do not.
+    await services(runner).officers.revoke(0, former.id)
+    newcomer = driver.create_user("Cán bộ vừa thêm")
+    await driver.start_private(newcomer)
+    await driver.wait_for_bot_message(newcomer, contains="Canh Gác")
+    await services(runner).officers.grant(0, newcomer.id, DONG_DA)
+    assert menu_of(sim, newcomer.id, newcomer.id, "vi") == RESIDENT_MENU
+
+    await runner.restart()
+    await driver.wait_for(lambda: menu_of(sim, newcomer.id, newcomer.id, "vi") == OFFICER_MENU)
+    await driver.wait_for(lambda: menu_of(sim, former.id, former.id, "vi") == RESIDENT_MENU)
+    assert menu_of(sim, officer.user.id, officer.user.id, "vi") == OFFICER_MENU
