@@ -3,27 +3,22 @@ every handler."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import (
-    BotCommand,
-    BotCommandScopeAllChatAdministrators,
-    BotCommandScopeAllGroupChats,
-    BotCommandScopeAllPrivateChats,
-    LinkPreviewOptions,
-)
+from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.areas import AdminUnits
-from bot.commands import Role, Where, visible
 from bot.container import Services, build_services
 from bot.delivery import DeliveryConfig, DeliveryEngine, build_rate_limiter
 from bot.delivery.outgoing import Renderer
-from bot.i18n import LANGUAGES, Catalog, load_catalog
+from bot.i18n import Catalog, load_catalog
+from bot.menus import publish_everyones_menus, sync_everyone
 from bot.services.alerts import ALERT_KIND, NOTICE_KIND
 from bot.settings import Settings
 from handlers import (
@@ -32,6 +27,7 @@ from handlers import (
     group_settings,
     membership,
     officers,
+    private,
     receipts,
     replies,
     subscribe,
@@ -49,13 +45,15 @@ HANDLER_MODULES = (
     group_settings,
     receipts,
     officers,
-    alerts,  # last: its catch-all for private messages must not shadow commands above
+    alerts,
+    private,  # last: its catch-all for private messages must not shadow commands above
 )
 # Requests waiting for a connection queue in the pool; the limiter keeps the wire rate at
 # Telegram's limit. httpcore scans every pooled connection per request, so a large pool costs
 # CPU (29% of the bot's time with 128 connections during a broadcast) without adding throughput.
 CONNECTION_POOL_SIZE = 32
 DELIVERY = "delivery"
+MENU_SYNC = "menu_sync"
 
 
 def renderers(services: Services) -> dict[str, Renderer]:
@@ -126,41 +124,28 @@ async def start_application(app: Application) -> None:
 
 
 async def stop_application(app: Application, *, abort: bool = False) -> None:
-    """Before `stop()`: let the delivery engine finish what it has in flight (`abort`: drop it,
-    as a crash would; the rows' leases then expire and another sender takes them)."""
+    """Before `stop()`: stop syncing menus and the scheduler; let the delivery engine finish
+    what it has in flight (`abort`: drop it, as a crash would; the rows' leases then expire and
+    another sender takes them)."""
+    sync = app.bot_data.pop(MENU_SYNC, None)
+    if sync is not None and not sync.done():
+        sync.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sync
     await app.bot_data["services"].scheduler.stop(abort=abort)
     await app.bot_data[DELIVERY].stop(abort=abort)
 
 
-def bot_commands(
-    services: Services, language: str, where: Where, roles: frozenset[Role]
-) -> list[BotCommand]:
-    """The command menu for one language, kind of chat and set of roles."""
-    return [
-        BotCommand(c.name(language), services.catalog.t(language, f"commands.{c.key}"))
-        for c in visible(where, roles)
-    ]
-
-
 async def publish_commands(app: Application) -> None:
-    """setMyCommands for private chats, groups and group admins, in every language."""
+    """Everyone's menus now; officers' and superadmins' own menus in the background (one call
+    per person, refused for those who never opened the bot), so start-up does not wait."""
     services: Services = app.bot_data["services"]
-    everyone, admins = frozenset({Role.EVERYONE}), frozenset({Role.GROUP_ADMIN})
-    # Officer and superadmin commands are listed by /help for them, not in everyone's menu.
-    scopes = (
-        (Where.PRIVATE, everyone, BotCommandScopeAllPrivateChats()),
-        (Where.GROUP, everyone, BotCommandScopeAllGroupChats()),
-        (Where.GROUP, admins, BotCommandScopeAllChatAdministrators()),
-    )
+    await publish_everyones_menus(app.bot, services)
+    app.bot_data[MENU_SYNC] = asyncio.create_task(_sync_own_menus(app, services))
+
+
+async def _sync_own_menus(app: Application, services: Services) -> None:
     try:
-        for where, roles, scope in scopes:
-            default = bot_commands(services, services.settings.default_language, where, roles)
-            await app.bot.set_my_commands(default, scope=scope)
-            for language in LANGUAGES:
-                await app.bot.set_my_commands(
-                    bot_commands(services, language, where, roles),
-                    scope=scope,
-                    language_code=language,
-                )
-    except TelegramError as exc:  # the menu is a convenience; the bot works without it
-        log.warning("could not publish the command menu: %s", exc)
+        await sync_everyone(app.bot, services)
+    except Exception:  # menus are a convenience: a failure must not go unnoticed, nor stop the bot
+        log.exception("could not bring the own command menus up to date")

@@ -9,6 +9,8 @@ from bot.i18n import Catalog
 from bot.scheduling import DurableScheduler
 from bot.services.alerts import AlertService
 from bot.services.chats import ChatService
+from bot.services.conversations import ConversationService, default_stores
+from bot.services.menus import MenuService
 from bot.services.officers import OfficerService
 from bot.services.prompts import PromptService
 from bot.services.subscriptions import SubscriptionService
@@ -28,6 +30,8 @@ class Services:
     officers: OfficerService
     alerts: AlertService
     scheduler: DurableScheduler  # features register their job kinds here
+    conversations: ConversationService
+    menus: MenuService
 
 
 def build_services(
@@ -35,15 +39,18 @@ def build_services(
 ) -> Services:
     """Create every service over one session factory."""
     officers = OfficerService(sessions, units, settings.superadmin_ids)
+    chats = ChatService(sessions, settings.default_language)
     return Services(
         settings=settings,
         catalog=catalog,
         units=units,
         sessions=sessions,
-        chats=ChatService(sessions, settings.default_language),
+        chats=chats,
         prompts=PromptService(sessions),
         subscriptions=SubscriptionService(sessions, units),
         officers=officers,
         alerts=AlertService(sessions, units, catalog, settings.tz, officers),
         scheduler=DurableScheduler(sessions),
+        conversations=ConversationService(sessions, default_stores()),
+        menus=MenuService(sessions, chats, settings.superadmin_ids),
     )

@@ -1,7 +1,9 @@
 """Officers compose, send, correct and end alerts in their private chat with the bot.
 
 The draft lives in the database (a restart loses nothing) and its steps are asked with inline
-keyboards; typed input (text, photo, location, a commune's name) is read by `compose_input`.
+keyboards; typed input (text, photo, location, a commune's name) is read by `compose_input`, to
+which the private chat's router hands the messages of an officer whose open conversation is
+the draft.
 Button data carry the draft's token, so buttons of an older draft are refused, a button only
 answers the step it asked, and Confirm sends at most once (the alert row is unique per draft
 token). An answered step's message is edited to show the choice.
@@ -19,13 +21,12 @@ from typing import Any
 from telegram import (
     CallbackQuery,
     Chat,
-    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     Update,
 )
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.commands import command
 from bot.delivery.engine import to_markup
@@ -45,9 +46,11 @@ from bot.services.alerts import (
     PreviewExpired,
     check_text,
 )
+from bot.services.conversations import ConversationKind, OpenConversation
 from bot.services.officers import OfficerView
 from bot.services.prompts import PendingPrompt
 from handlers.base import Context, is_group, language, replace_buttons, services
+from handlers.private import ask, on_conversation, open_conversation
 from handlers.replies import on_prompt
 
 log = logging.getLogger(__name__)
@@ -78,7 +81,7 @@ async def _officer(update: Update, context: Context) -> OfficerView | None:
     return await services(context).officers.officer(user.id) if user is not None else None
 
 
-# -- starting, cancelling -----------------------------------------------------------------
+# -- starting --------------------------------------------------------------------------
 
 
 async def start_alert(update: Update, context: Context) -> None:
@@ -98,19 +101,9 @@ async def start_alert(update: Update, context: Context) -> None:
     if officer is None:
         await message.reply_text(svc.catalog.t(lang, "errors.not_officer"))
         return
+    await open_conversation(chat, context, lang, officer.telegram_id)
     draft = await svc.alerts.new_draft(officer)
     await ask_step(chat, context, lang, officer, draft)
-
-
-async def cancel_compose(update: Update, context: Context) -> None:
-    """/huy: leave the composer (nothing is sent)."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
-        return
-    svc, lang = services(context), await language(update, context)
-    discarded = await svc.alerts.discard_draft(user.id)
-    key = "compose.cancelled" if discarded else "compose.nothing_to_cancel"
-    await message.reply_text(svc.catalog.t(lang, key))
 
 
 # -- asking each step ---------------------------------------------------------------------
@@ -540,6 +533,11 @@ _COMPOSE_ACTIONS: dict[str, ComposeAction] = {
 # -- typed input --------------------------------------------------------------------------
 
 
+async def take_draft_input(update: Update, context: Context, _draft: OpenConversation) -> None:
+    """The router's entry point: the officer's open conversation is their draft."""
+    await compose_input(update, context)
+
+
 async def compose_input(update: Update, context: Context) -> None:
     """Text, photo, location or anything else the officer sends while composing."""
     chat, message = update.effective_chat, update.effective_message
@@ -710,11 +708,15 @@ async def _ask_correction(
         lang, "manage.ask_correction", number=start.alert_id, text=start.text, limit=start.limit
     )
     placeholder = t(lang, "manage.correction_placeholder")
-    prompt = await chat.send_message(
-        text, reply_markup=ForceReply(input_field_placeholder=placeholder)
-    )
-    await svc.prompts.remember(
-        chat.id, prompt.message_id, query.from_user.id, PROMPT_CORRECTION, str(start.alert_id)
+    await ask(
+        chat,
+        context,
+        lang,
+        query.from_user.id,
+        text,
+        PROMPT_CORRECTION,
+        str(start.alert_id),
+        placeholder=placeholder,
     )
 
 
@@ -810,9 +812,9 @@ async def answer_correction(update: Update, context: Context, pending: PendingPr
     except AlertError as problem:
         await message.reply_text(t(lang, problem.key, **problem.values))
         if problem.key not in _TEXT_PROBLEMS:  # answering again cannot help: close the prompt
-            await _close_prompt(context, chat.id, message)
+            await svc.prompts.forget(pending.chat_id, pending.message_id)
         return
-    await _close_prompt(context, chat.id, message)
+    await svc.prompts.forget(pending.chat_id, pending.message_id)
     await send_outgoing(chat, preview.outgoing)
     data = f"{preview.correction_id}:{preview.token}"
     rows = [
@@ -844,17 +846,10 @@ _TEXT_PROBLEMS = frozenset(
 )
 
 
-async def _close_prompt(context: Context, chat_id: int, message: Message) -> None:
-    if message.reply_to_message is not None:
-        await services(context).prompts.forget(chat_id, message.reply_to_message.message_id)
-
-
 def register(app: Application) -> None:
     """Add the composer, the management buttons and the correction prompt."""
-    private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler(command("alert").names, start_alert))
-    app.add_handler(CommandHandler(command("cancel").names, cancel_compose, filters=private))
     app.add_handler(CallbackQueryHandler(press_compose_button, pattern=r"^al:"))
     app.add_handler(CallbackQueryHandler(press_manage_button, pattern=r"^am:"))
-    app.add_handler(MessageHandler(private & ~filters.COMMAND, compose_input))
+    on_conversation(app, ConversationKind.ALERT_DRAFT, take_draft_input)
     on_prompt(app, PROMPT_CORRECTION, answer_correction)

@@ -1,8 +1,10 @@
-"""Start, help, language, and the one error handler."""
+"""Start (with deep links), help, language, and the one error handler."""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -10,6 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.commands import Role, Where, command, visible
 from bot.i18n import LANGUAGES, Markup
+from bot.menus import sync_person
 from handlers.base import (
     Context,
     chat_ref,
@@ -21,6 +24,31 @@ from handlers.base import (
 )
 
 log = logging.getLogger(__name__)
+# What Telegram lets a t.me/<bot>?start=<payload> link carry.
+DEEP_LINK_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+DeepLink = Callable[[Update, Context, str], Awaitable[None]]
+_DEEP_LINKS = "deep_links"
+
+
+def on_deep_link(app: Application, prefix: str, handler: DeepLink) -> None:
+    """Let `handler` open `/start <prefix><rest>` in private chats; it is given `rest`."""
+    if not DEEP_LINK_PAYLOAD.fullmatch(prefix):
+        raise ValueError(f"a deep-link prefix is 1-64 of A-Z a-z 0-9 _ -, not {prefix!r}")
+    app.bot_data.setdefault(_DEEP_LINKS, {})[prefix] = handler
+
+
+def deep_link(context: Context) -> tuple[DeepLink, str] | None:
+    """The handler of the /start payload and what follows its prefix; None for a plain /start,
+    a malformed payload or one no feature registered (the longest matching prefix wins)."""
+    args = context.args or []
+    if len(args) != 1 or not DEEP_LINK_PAYLOAD.fullmatch(args[0]):
+        return None
+    links: dict[str, DeepLink] = context.application.bot_data.get(_DEEP_LINKS, {})
+    matching = [prefix for prefix in links if args[0].startswith(prefix)]
+    if not matching:
+        return None
+    prefix = max(matching, key=len)
+    return links[prefix], args[0][len(prefix) :]
 
 
 async def roles_of(update: Update, context: Context) -> frozenset[Role]:
@@ -32,11 +60,7 @@ async def roles_of(update: Update, context: Context) -> frozenset[Role]:
         return frozenset({Role.GROUP_ADMIN}) if admin else frozenset()
     if user is None:
         return frozenset()
-    officers = services(context).officers
-    roles = {Role.SUPERADMIN} if officers.is_superadmin(user.id) else set()
-    if await officers.officer(user.id) is not None:
-        roles.add(Role.OFFICER)
-    return frozenset(roles)
+    return await services(context).menus.roles(user.id)
 
 
 async def command_list(update: Update, context: Context, lang: str) -> str:
@@ -51,13 +75,27 @@ async def command_list(update: Update, context: Context, lang: str) -> str:
     return "\n".join(lines)
 
 
+async def start(update: Update, context: Context) -> None:
+    """/start [payload]: in private, the bot may now message the person, their own menu is set,
+    and a deep link opens the feature it names; otherwise the welcome."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is not None and user is not None and not is_group(chat):
+        svc = services(context)
+        await svc.chats.person_started(person(user))
+        await sync_person(context.bot, svc, user.id, user.language_code)
+        link = deep_link(context)
+        if link is not None:
+            handler, rest = link
+            await handler(update, context, rest)
+            return
+    await show_start(update, context)
+
+
 async def show_start(update: Update, context: Context) -> None:
     """/start: what the bot is for and what the person can do here."""
-    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    chat, message = update.effective_chat, update.effective_message
     if chat is None or message is None:
         return
-    if user is not None and not is_group(chat):
-        await services(context).chats.person_started(person(user))
     lang = await language(update, context)
     catalog = services(context).catalog
     commands = Markup(await command_list(update, context, lang))
@@ -118,6 +156,8 @@ async def set_language(update: Update, context: Context) -> None:
     await services(context).chats.set_language(chat_ref(chat), code)
     await query.answer()
     await query.edit_message_text(catalog.t(code, "language.changed"))
+    if not is_group(chat):  # an own menu speaks the chat's language
+        await sync_person(context.bot, services(context), query.from_user.id)
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -143,7 +183,7 @@ async def on_error(update: object, context: Context) -> None:
 
 def register(app: Application) -> None:
     """Add the start, help and language handlers."""
-    app.add_handler(CommandHandler(command("start").names, show_start))
+    app.add_handler(CommandHandler(command("start").names, start))
     app.add_handler(CommandHandler(command("help").names, show_help))
     app.add_handler(CommandHandler(command("language").names, choose_language))
     app.add_handler(CallbackQueryHandler(set_language, pattern=r"^lang:"))

@@ -6,6 +6,7 @@ from telegram import Message, Update, User
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.commands import command
+from bot.menus import sync_person
 from bot.services.officers import UnknownJurisdiction
 from handlers.base import Context, language, services
 
@@ -41,6 +42,7 @@ async def grant_officer(update: Update, context: Context) -> None:
     except UnknownJurisdiction:
         await message.reply_text(t(lang, "officers.unknown_area", code=args[1]))
         return
+    await sync_person(context.bot, svc, officer.telegram_id)  # /canhbao in their menu at once
     await message.reply_text(
         t(
             lang,
@@ -65,6 +67,8 @@ async def revoke_officer(update: Update, context: Context) -> None:
         await message.reply_text(t(lang, "officers.usage_revoke"))
         return
     revoked = await svc.officers.revoke(user.id, int(args[0]))
+    if revoked:
+        await sync_person(context.bot, svc, int(args[0]))  # back to everyone's menu
     await message.reply_text(
         t(lang, "officers.revoked" if revoked else "officers.not_officer", id=args[0])
     )

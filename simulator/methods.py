@@ -301,9 +301,48 @@ def get_webhook_info(sim: BotApiSimulator, p: dict[str, Any]) -> dict[str, Any]:
 # -- commands -------------------------------------------------------------------------------
 
 
-def _commands_key(p: dict[str, Any]) -> tuple[str, str]:
-    scope = p.get("scope") or {"type": "default"}
-    return json.dumps(scope, sort_keys=True), p.get("language_code") or ""
+# Scopes naming one chat; Telegram resolves the chat (400 "chat not found" when the bot cannot
+# see it: a person who never pressed Start, a group without the bot).
+_CHAT_SCOPES = ("chat", "chat_administrators", "chat_member")
+
+
+def _scope_chat(sim: BotApiSimulator, chat_id: int | str) -> SimChat:
+    world = sim.world
+    if isinstance(chat_id, str):
+        digits = chat_id.removeprefix("-").isdigit()
+        found = int(chat_id) if digits else world.find_username(chat_id)
+    else:
+        found = chat_id
+    chat = world.chats.get(found) if found is not None else None
+    if chat is not None and chat.migrated_to is not None:
+        raise ApiError(
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+            {"migrate_to_chat_id": chat.migrated_to},
+        )
+    if chat is None or (chat.type == "private" and not (chat.user and chat.user.started)):
+        raise bad_request("chat not found")
+    if chat.type != "private" and chat.status_of(world.bot.id) not in PRESENT_STATUSES:
+        raise bad_request("chat not found")
+    return chat
+
+
+def _scope(sim: BotApiSimulator, p: dict[str, Any]) -> dict[str, Any]:
+    """The command scope of a call, its chat resolved to the numeric id Telegram keys it by."""
+    scope = dict(p.get("scope") or {"type": "default"})
+    if scope["type"] not in _CHAT_SCOPES:
+        return scope
+    chat = _scope_chat(sim, scope["chat_id"])
+    if scope["type"] != "chat" and chat.type == "private":
+        raise bad_request("can't use this scope in private chats")
+    if scope["type"] == "chat_member" and chat.status_of(scope["user_id"]) not in PRESENT_STATUSES:
+        raise bad_request("user not found")
+    scope["chat_id"] = chat.id
+    return scope
+
+
+def _commands_key(scope: dict[str, Any], language_code: str | None) -> tuple[str, str]:
+    return json.dumps(scope, sort_keys=True), language_code or ""
 
 
 @method("setMyCommands")
@@ -314,21 +353,47 @@ def set_my_commands(sim: BotApiSimulator, p: dict[str, Any]) -> bool:
             raise bad_request("BOT_COMMAND_INVALID", violation=True)
         if not 1 <= len(cmd["description"]) <= 256:
             raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID", violation=True)
-    sim.commands[_commands_key(p)] = list(p["commands"])
+    sim.commands[_commands_key(_scope(sim, p), p.get("language_code"))] = list(p["commands"])
     return True
 
 
 @method("getMyCommands")
 def get_my_commands(sim: BotApiSimulator, p: dict[str, Any]) -> list[dict[str, Any]]:
     """The command list for a scope and language."""
-    return sim.commands.get(_commands_key(p), [])
+    return sim.commands.get(_commands_key(_scope(sim, p), p.get("language_code")), [])
 
 
 @method("deleteMyCommands")
 def delete_my_commands(sim: BotApiSimulator, p: dict[str, Any]) -> bool:
-    """Forget the command list for a scope and language."""
-    sim.commands.pop(_commands_key(p), None)
+    """Forget the command list for a scope and language (users then see the wider scope's)."""
+    sim.commands.pop(_commands_key(_scope(sim, p), p.get("language_code")), None)
     return True
+
+
+def menu_of(
+    sim: BotApiSimulator, chat_id: int, user_id: int, language_code: str | None = None
+) -> list[str]:
+    """The commands a user's client shows in a chat: the first list set, in Telegram's order
+    (https://core.telegram.org/bots/api#determining-list-of-commands)."""
+    chat = sim.world.chats[chat_id]
+    if chat.type == "private":
+        scopes: list[dict[str, Any]] = [{"type": "chat", "chat_id": chat_id}]
+        scopes.append({"type": "all_private_chats"})
+    else:
+        admin = chat.status_of(user_id) in ("creator", "administrator")
+        member_scope = {"type": "chat_member", "chat_id": chat_id, "user_id": user_id}
+        scopes = [member_scope]
+        scopes += [{"type": "chat_administrators", "chat_id": chat_id}] if admin else []
+        scopes.append({"type": "chat", "chat_id": chat_id})
+        scopes += [{"type": "all_chat_administrators"}] if admin else []
+        scopes.append({"type": "all_group_chats"})
+    scopes.append({"type": "default"})
+    for scope in scopes:
+        for language in (language_code, None) if language_code else (None,):
+            found = sim.commands.get(_commands_key(scope, language))
+            if found is not None:
+                return [c["command"] for c in found]
+    return []
 
 
 # -- sending --------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ PROMPT_LIFETIME = timedelta(hours=24)
 class PendingPrompt:
     kind: str
     payload: str
+    chat_id: int = 0  # where it was asked and the message asking, to `forget` it once answered
+    message_id: int = 0
 
 
 class PromptService:
@@ -57,7 +59,9 @@ class PromptService:
                 )
             )
             prompt = result.first()
-        return PendingPrompt(prompt.kind, prompt.payload) if prompt is not None else None
+        if prompt is None:
+            return None
+        return PendingPrompt(prompt.kind, prompt.payload, chat_id, message_id)
 
     async def forget(self, chat_id: int, message_id: int) -> None:
         """Close the prompt: it was answered."""
