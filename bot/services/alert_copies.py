@@ -8,28 +8,29 @@ rendered at the same moment share one lookup (two queries) instead of one each.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.services.alert_types import AlertContent
 from storage.db import SessionFactory
 from storage.models import Alert, AlertAck, Chat, Delivery
 
 
 @dataclass(frozen=True)
 class Copies:
-    """An alert as stored now, and when each group that acknowledged it did."""
+    """An alert's content as stored now, and when each group that acknowledged it did."""
 
-    alert: Alert
+    content: AlertContent
     acknowledged: dict[int, datetime]  # telegram chat id of the copy -> time of the first press
 
 
 async def load_copies(
     session: AsyncSession, kind: str, alert_id: int, telegram_chat_ids: Collection[int]
-) -> Copies | None:
+) -> tuple[Alert, dict[int, datetime]] | None:
     """The alert and the acknowledgements of those of its copies sent to `telegram_chat_ids`.
 
     Matched through the copy's delivery row, whose `chats` row is the one acknowledging even
@@ -48,7 +49,7 @@ async def load_copies(
         .where(col(Delivery.kind) == kind, col(Delivery.ref_id) == alert_id)
         .where(col(Delivery.telegram_chat_id).in_(list(telegram_chat_ids)))
     )
-    return Copies(alert, {chat: at for chat, at in rows})
+    return alert, {chat: at for chat, at in rows}
 
 
 async def delivered_chat(
@@ -78,9 +79,12 @@ class _Batch:
 class CopyLookup:
     """Coalesces the lookups of copies rendered together into one `load_copies` per alert."""
 
-    def __init__(self, sessions: SessionFactory, kind: str) -> None:
+    def __init__(
+        self, sessions: SessionFactory, kind: str, describe: Callable[[Alert], AlertContent]
+    ) -> None:
         self._sessions = sessions
         self._kind = kind
+        self._describe = describe  # once per batch: reading a row's attributes is not free
         self._open: dict[int, _Batch] = {}
         self._tasks: set[asyncio.Task[None]] = set()  # asyncio keeps only weak references
         self.loads = 0  # lookups made, for measuring
@@ -103,6 +107,7 @@ class CopyLookup:
         try:
             async with self._sessions() as session:
                 found = await load_copies(session, self._kind, alert_id, batch.chats)
+            copies = None if found is None else Copies(self._describe(found[0]), found[1])
         except asyncio.CancelledError:  # shutting down: the renders waiting stop too
             batch.done.cancel()
             raise
@@ -110,4 +115,4 @@ class CopyLookup:
             batch.done.set_exception(exc)
             batch.done.exception()  # retrieved here too, in case every render was cancelled
             return
-        batch.done.set_result(found)
+        batch.done.set_result(copies)

@@ -121,7 +121,7 @@ class AlertService:
         self._tz = tz
         self._officers = officers
         self._notify = notify
-        self._copies = CopyLookup(sessions, ALERT_KIND)
+        self._copies = CopyLookup(sessions, ALERT_KIND, content_of)
         # The rendering every group shares, by content and language (see `render`).
         self._bodies: dict[tuple[AlertContent, str | None], Outgoing] = {}
 
@@ -435,7 +435,7 @@ class AlertService:
         copies = await self._copies.get(alert_id, chat_id)
         if copies is None:
             raise LookupError(f"alert {alert_id} does not exist")
-        body = self._body(content_of(copies.alert), language)
+        body = self._body(copies.content, language)
         acknowledged = copies.acknowledged.get(chat_id)
         if acknowledged is None:
             return body

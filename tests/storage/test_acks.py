@@ -13,7 +13,7 @@ from bot.areas import AdminUnits
 from bot.delivery import outbox
 from bot.i18n import load_catalog
 from bot.services.alert_copies import CopyLookup
-from bot.services.alerts import ALERT_KIND, AlertError, AlertService
+from bot.services.alerts import ALERT_KIND, AlertError, AlertService, content_of
 from bot.services.chats import ChatRef
 from bot.services.officers import OfficerService, OfficerView
 from bot.services.subscriptions import SubscriptionService
@@ -192,7 +192,7 @@ async def test_copies_rendered_together_share_one_lookup_and_see_new_acknowledge
     sessions: SessionFactory, alerts: AlertService, delivered: tuple[OfficerView, int, int]
 ) -> None:
     _, number, _ = delivered
-    lookup = CopyLookup(sessions, ALERT_KIND)
+    lookup = CopyLookup(sessions, ALERT_KIND, content_of)
     together = await asyncio.gather(*(lookup.get(number, chat) for chat in (A, B, C) * 20))
     assert lookup.loads == 1 and all(c is together[0] for c in together)
     assert together[0] is not None and together[0].acknowledged == {}
