@@ -55,8 +55,8 @@ async def load_copies(
 async def delivered_chat(
     session: AsyncSession, kind: str, alert_id: int, telegram_chat_id: int
 ) -> int | None:
-    """The `chats` row of the group `telegram_chat_id` if a copy of the alert was delivered
-    there (to that row, whatever its id was then); else None."""
+    """The `chats` row of the group `telegram_chat_id` if a copy of the alert was delivered to
+    that row (whose Telegram id changes when the group becomes a supergroup); else None."""
     result = await session.exec(
         select(Delivery.chat_id)
         .join(Chat, col(Chat.id) == col(Delivery.chat_id))
