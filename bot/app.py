@@ -24,6 +24,7 @@ from bot.settings import Settings
 from handlers import (
     alerts,
     common,
+    fallback,
     group_settings,
     membership,
     officers,
@@ -46,7 +47,8 @@ HANDLER_MODULES = (
     receipts,
     officers,
     alerts,
-    private,  # last: its catch-all for private messages must not shadow commands above
+    private,  # its catch-all for private messages must not shadow commands above
+    fallback,  # last: answers a button press no handler above took (same handler group)
 )
 # Requests waiting for a connection queue in the pool; the limiter keeps the wire rate at
 # Telegram's limit. httpcore scans every pooled connection per request, so a large pool costs
@@ -105,7 +107,9 @@ def build_application(
     )
     delivery = DeliveryEngine(services.sessions, app.bot, config)
     for kind, renderer in renderers(services).items():
-        delivery.register(kind, renderer, per_chat=False)
+        # Per chat, as in `canhgac sender`: a group's copy shows its own acknowledgement (the
+        # alert renderer shares the body between groups itself).
+        delivery.register(kind, renderer)
     services.alerts.set_notifier(delivery.notify)
     app.bot_data["services"] = services
     app.bot_data[DELIVERY] = delivery

@@ -5,32 +5,36 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.services.alert_render import ACK_PREFIX, PREVIEW_ACK
+from bot.services.alert_render import ACK_PREFIX, PREVIEW_ACK, acked_number
 from bot.services.alerts import AlertError
 from handlers.base import Context, is_chat_admin, is_group, language, services
 
 
 async def press_received(update: Update, context: Context) -> None:
-    """Record the group's receipt once (the first administrator's press) and answer the press."""
+    """Record the group's receipt once (the first administrator's press) and answer the press.
+
+    The data may be forged or stale: only a group the alert was delivered to can acknowledge
+    it; anything else is answered and changes nothing.
+    """
     query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None or query.data is None:
+    if query is None or query.data is None:
         return
     svc, lang = services(context), await language(update, context)
     t = svc.catalog.t
-    if query.data == PREVIEW_ACK or not is_group(chat):
+    if query.data == PREVIEW_ACK:
         await query.answer(t(lang, "ack.preview"))
         return
-    number = query.data.removeprefix(ACK_PREFIX)
-    if not number.isdigit():
-        await query.answer(t(lang, "errors.expired"), show_alert=True)
+    number = acked_number(query.data)
+    if chat is None or not is_group(chat) or number is None:
+        await query.answer(t(lang, "ack.not_here"))
         return
     if not await is_chat_admin(context, chat, query.from_user):
         await query.answer(t(lang, "ack.not_admin"))
         return
     try:
-        first = await svc.alerts.acknowledge(int(number), chat.id, query.from_user.id)
+        first = await svc.alerts.acknowledge(number, chat.id, query.from_user.id)
     except AlertError as problem:
-        await query.answer(t(lang, problem.key, **problem.values), show_alert=True)
+        await query.answer(t(lang, problem.key, **problem.values))
         return
     await query.answer(t(lang, "ack.recorded" if first else "ack.already"))
 

@@ -292,6 +292,18 @@ class SimDriver:
             f"no inline button {label!r} in chat {target.id}; available: {available}"
         )
 
+    async def press_callback_data(
+        self, user: SimUser, chat: ChatLike, message: SimMessage, data: str
+    ) -> str:
+        """A modified client presses `message` sending any `data` (1-64 bytes, as Telegram
+        carries), whatever its buttons say; returns the callback query id."""
+        target = self._chat(chat)
+        if target.messages.get(message.message_id) is not message:
+            raise AssertionError(f"message {message.message_id} is not in chat {target.id}")
+        if not 1 <= len(data.encode()) <= 64:
+            raise AssertionError(f"callback data must be 1-64 bytes, got {len(data.encode())}")
+        return self._callback(user, target, message, {"callback_data": data})
+
     def _callback(
         self, user: SimUser, chat: SimChat, msg: SimMessage, button: dict[str, Any]
     ) -> str:

@@ -102,6 +102,26 @@ async def request_edit(session: AsyncSession, kind: str, ref_id: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def request_edit_for_chat(session: AsyncSession, kind: str, ref_id: int, chat_id: int) -> int:
+    """Only the copy in chat row `chat_id` changed (its own footer): re-render that one copy.
+
+    Bumping its version, rather than just making it due, means a sender editing it right now
+    records an older version and edits it again.
+    """
+    now = utcnow()
+    result = await _run(
+        session,
+        update(Delivery)
+        .where(col(Delivery.kind) == kind, col(Delivery.ref_id) == ref_id)
+        .where(col(Delivery.chat_id) == chat_id, col(Delivery.status).in_(_LIVE))
+        .values(
+            content_version=col(Delivery.content_version) + 1, next_attempt_at=now, updated_at=now
+        )
+        .execution_options(synchronize_session=False),
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def withdraw_unsent(session: AsyncSession, kind: str, ref_id: int) -> int:
     """The job was called off: copies not yet sent, and not in a sender's hands, are never sent.
 

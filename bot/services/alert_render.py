@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import html
+import re
+from dataclasses import replace
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.delivery.outgoing import Button, Outgoing
@@ -11,6 +14,17 @@ from bot.services.alert_types import AREA_LABEL_LIMIT, ISSUER_LIMIT, AlertConten
 
 ACK_PREFIX = "ack:"
 PREVIEW_ACK = "ack:preview"
+_ACK_DATA = re.compile(r"ack:([1-9][0-9]{0,9})", re.ASCII)
+MAX_ALERT_NUMBER = 2**31 - 1  # alerts.id is a 32-bit integer on PostgreSQL
+
+
+def acked_number(data: str) -> int | None:
+    """The alert number in "received" button data; None for data no copy ever carries."""
+    match = _ACK_DATA.fullmatch(data)
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number if number <= MAX_ALERT_NUMBER else None
 
 
 def map_url(lat: float, lon: float) -> str:
@@ -51,3 +65,12 @@ def render_alert(
         data = f"{ACK_PREFIX}{content.number}" if content.number is not None else PREVIEW_ACK
         buttons = [[(t(lang, "alert.ack_button"), data)]]
     return Outgoing(text="\n".join(lines), photo=content.photo_file_id, buttons=buttons)
+
+
+def with_acknowledgement(
+    catalog: Catalog, lang: str | None, body: Outgoing, at: datetime, tz: ZoneInfo
+) -> Outgoing:
+    """A group's copy once its administrator pressed "received": a footer, and no button."""
+    when = at.astimezone(tz).strftime("%H:%M %d/%m")
+    footer = catalog.t(lang, "ack.footer", time=when)
+    return replace(body, text=f"{body.text}\n{footer}", buttons=[])

@@ -27,11 +27,19 @@ from bot.delivery.outbox import (
     enqueue,
     enqueue_replies,
     request_edit,
+    request_edit_for_chat,
     withdraw_unsent,
 )
 from bot.delivery.outgoing import DeliveryStats, Outgoing, Target
 from bot.i18n import Catalog
-from bot.services.alert_render import ACK_PREFIX, PREVIEW_ACK, render_alert
+from bot.services.alert_copies import CopyLookup, delivered_chat
+from bot.services.alert_render import (
+    ACK_PREFIX,
+    MAX_ALERT_NUMBER,
+    PREVIEW_ACK,
+    render_alert,
+    with_acknowledgement,
+)
 from bot.services.alert_types import (
     AREA_LABEL_LIMIT,
     CAPTION_TEXT_LIMIT,
@@ -174,6 +182,9 @@ class AlertService:
         self._tz = tz
         self._officers = officers
         self._notify = notify
+        self._copies = CopyLookup(sessions, ALERT_KIND, content_of)
+        # The rendering every group shares, by content and language (see `render`).
+        self._bodies: dict[tuple[AlertContent, str | None], Outgoing] = {}
 
     def set_notifier(self, notify: Callable[[], None]) -> None:
         """Wake the delivery engine after a commit that added or changed copies."""
@@ -540,27 +551,30 @@ class AlertService:
     # -- receipts and status --------------------------------------------------------------
 
     async def acknowledge(self, alert_id: int, chat_telegram_id: int, user_id: int) -> bool:
-        """Record the group's "received" once; True if this press was the first."""
+        """Record the group's "received" once; True if this press was the first, and that
+        group's copy is then edited to show it. Refused (`ack.not_here`) unless the alert was
+        delivered to this group: button data is untrusted."""
+        if not 0 < alert_id <= MAX_ALERT_NUMBER:
+            raise AlertError("ack.not_here")
         try:
             async with self._sessions() as session, session.begin():
-                chat = (
-                    await session.exec(
-                        select(Chat).where(col(Chat.telegram_id) == chat_telegram_id)
-                    )
-                ).first()
-                if chat is None or chat.id is None or await session.get(Alert, alert_id) is None:
-                    raise AlertError("manage.unknown_alert", number=alert_id)
+                chat_id = await delivered_chat(session, ALERT_KIND, alert_id, chat_telegram_id)
+                if chat_id is None:
+                    raise AlertError("ack.not_here")
                 seen = await session.exec(
                     select(AlertAck.id).where(
-                        col(AlertAck.alert_id) == alert_id, col(AlertAck.chat_id) == chat.id
+                        col(AlertAck.alert_id) == alert_id, col(AlertAck.chat_id) == chat_id
                     )
                 )
                 if seen.first() is not None:
                     return False
-                session.add(AlertAck(alert_id=alert_id, chat_id=chat.id, user_telegram_id=user_id))
-            return True
+                session.add(AlertAck(alert_id=alert_id, chat_id=chat_id, user_telegram_id=user_id))
+                await session.flush()  # a simultaneous second press fails here, touching nothing
+                await request_edit_for_chat(session, ALERT_KIND, alert_id, chat_id)
         except IntegrityError:  # another admin of the group pressed at the same moment
             return False
+        self._notify()
+        return True
 
     async def status(self, actor: int, alert_id: int) -> AlertStatus:
         """Delivered, pending, failed, filtered and acknowledged copies, and timings."""
@@ -584,13 +598,28 @@ class AlertService:
 
     # -- rendering for the delivery engine ------------------------------------------------
 
-    async def render(self, alert_id: int, language: str | None, _chat_id: int) -> Outgoing:
-        """The current content of alert `alert_id` for one group."""
-        async with self._sessions() as session:
-            alert = await session.get(Alert, alert_id)
-        if alert is None:
+    async def render(self, alert_id: int, language: str | None, chat_id: int) -> Outgoing:
+        """The current copy of alert `alert_id` for the group `chat_id` (its Telegram id): the
+        body every group shares, plus this group's acknowledgement if it gave one."""
+        copies = await self._copies.get(alert_id, chat_id)
+        if copies is None:
             raise LookupError(f"alert {alert_id} does not exist")
-        return render_alert(self._catalog, language, content_of(alert), self._tz)
+        body = self._body(copies.content, language)
+        acknowledged = copies.acknowledged.get(chat_id)
+        if acknowledged is None:
+            return body
+        return with_acknowledgement(self._catalog, language, body, acknowledged, self._tz)
+
+    def _body(self, content: AlertContent, language: str | None) -> Outgoing:
+        """Rendered once per content and language, however many groups get it."""
+        body = self._bodies.get((content, language))
+        if body is None:
+            if len(self._bodies) >= 256:
+                self._bodies.clear()
+            body = self._bodies[(content, language)] = render_alert(
+                self._catalog, language, content, self._tz
+            )
+        return body
 
     async def render_notice(self, copy_id: int, language: str | None, _chat_id: int) -> Outgoing:
         """The notice under a group's copy (delivery row `copy_id`) that it was corrected."""

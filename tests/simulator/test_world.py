@@ -34,6 +34,26 @@ async def test_press_button_and_answer(sim: BotApiSimulator, driver: SimDriver, 
         await driver.press_button(alice, chat, "Có lẽ")
 
 
+async def test_a_modified_client_sends_any_callback_data(
+    sim: BotApiSimulator, driver: SimDriver, bot: Bot
+) -> None:
+    alice = driver.create_user("Alice")
+    group = driver.create_group("Tổ 1", admins=[alice], with_bot=True)
+    sent = await bot.send_message(group.id, "Chọn", reply_markup=_keyboard("Có"))
+    message = group.messages[sent.message_id]
+    query_id = await driver.press_callback_data(alice, group, message, "ack:99999999999999999999")
+    query = (await bot.get_updates())[-1].callback_query
+    assert query is not None and query.id == query_id
+    assert query.data == "ack:99999999999999999999" and query.from_user.id == alice.id
+    assert query.message is not None and query.message.message_id == sent.message_id
+    assert sim.callbacks[query_id].data == "ack:99999999999999999999"
+    with pytest.raises(AssertionError, match="1-64 bytes"):
+        await driver.press_callback_data(alice, group, message, "x" * 65)
+    other = driver.create_group("Tổ 2", admins=[alice], with_bot=True)
+    with pytest.raises(AssertionError, match="is not in chat"):
+        await driver.press_callback_data(alice, other, message, "cb:Có")
+
+
 async def test_my_chat_member_on_add_promote_remove(
     sim: BotApiSimulator, driver: SimDriver, bot: Bot
 ) -> None:

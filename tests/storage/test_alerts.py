@@ -148,21 +148,6 @@ async def test_jurisdiction_is_enforced(
     assert revoked.value.key == "errors.not_officer"
 
 
-async def test_receipts_count_once_per_group(
-    sessions: SessionFactory,
-    small_units: AdminUnits,
-    officers: OfficerService,
-    alerts: AlertService,
-) -> None:
-    await groups(sessions, small_units, DONG_DA, 2, -4_200_000_000)
-    officer = await officers.grant(SUPERADMIN, 5_000_000_100, DONG_DA)
-    sent = await alerts.confirm(officer.telegram_id, (await draft_for(alerts, officer)).token)
-    assert await alerts.acknowledge(sent.alert_id, -4_200_000_000, 7) is True
-    assert await alerts.acknowledge(sent.alert_id, -4_200_000_000, 8) is False
-    assert await alerts.acknowledge(sent.alert_id, -4_200_000_001, 9) is True
-    assert (await alerts.status(officer.telegram_id, sent.alert_id)).acknowledged == 2
-
-
 @pytest.mark.parametrize(
     ("text", "photo", "problem"),
     [

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.i18n import load_catalog
-from bot.services.alert_render import render_alert
+from bot.services.alert_render import acked_number, render_alert, with_acknowledgement
 from bot.services.alert_types import (
     AREA_LABEL_LIMIT,
     CAPTION_TEXT_LIMIT,
@@ -78,9 +78,49 @@ def test_the_longest_alerts_fit_telegrams_limits(lang: str, category: str) -> No
         "number": 10**9,
         "category": category,
     }
+    acknowledged = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
     text = render_alert(CATALOG, lang, content(text="ư" * TEXT_LIMIT, **worst), TZ)
+    text = with_acknowledgement(CATALOG, lang, text, acknowledged, TZ)
     assert len(visible(text.text).encode("utf-16-le")) // 2 <= 4096
     photo = render_alert(
         CATALOG, lang, content(text="ư" * CAPTION_TEXT_LIMIT, photo_file_id="f", **worst), TZ
     )
+    photo = with_acknowledgement(CATALOG, lang, photo, acknowledged, TZ)
     assert len(visible(photo.text).encode("utf-16-le")) // 2 <= 1024
+
+
+def test_an_acknowledged_copy_has_a_footer_in_local_time_and_no_button() -> None:
+    body = render_alert(CATALOG, "vi", content(photo_file_id="f"), TZ)
+    copy = with_acknowledgement(CATALOG, "vi", body, datetime(2026, 12, 1, 1, 15, tzinfo=UTC), TZ)
+    assert copy.text.startswith(body.text)
+    assert copy.text.endswith("\n✅ Đã nhận lúc 08:15 01/12")
+    assert (copy.photo, copy.buttons, body.buttons) == ("f", [], [[("✅ Đã nhận", "ack:42")]])
+
+
+@pytest.mark.parametrize(
+    ("data", "number"),
+    [
+        ("ack:42", 42),
+        ("ack:1", 1),
+        ("ack:2147483647", 2**31 - 1),
+        ("ack:2147483648", None),  # past alerts.id's range
+        ("ack:99999999999999999999", None),
+        ("ack:0", None),
+        ("ack:-5", None),
+        ("ack:007", None),
+        ("ack:+5", None),
+        ("ack: 5", None),
+        ("ack:5 ", None),
+        ("ack:5\n", None),
+        ("ack:٣", None),  # a digit to str.isdigit(), not to a button
+        ("ack:²", None),
+        ("ack:1e3", None),
+        ("ack:preview", None),
+        ("ack:", None),
+        ("ACK:5", None),
+        ("xack:5", None),
+        ("ack:5:6", None),
+    ],
+)
+def test_received_button_data_is_parsed_strictly(data: str, number: int | None) -> None:
+    assert acked_number(data) == number

@@ -1,0 +1,118 @@
+"""What differs between the group copies of one alert at send time: its acknowledgement.
+
+The delivery engine renders every copy of a broadcast within a few milliseconds, one task per
+copy. Each copy needs the alert's current row and whether that group acknowledged it; copies
+rendered at the same moment share one lookup (two queries) instead of one each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.services.alert_types import AlertContent
+from storage.db import SessionFactory
+from storage.models import Alert, AlertAck, Chat, Delivery
+
+
+@dataclass(frozen=True)
+class Copies:
+    """An alert's content as stored now, and when each group that acknowledged it did."""
+
+    content: AlertContent
+    acknowledged: dict[int, datetime]  # telegram chat id of the copy -> time of the first press
+
+
+async def load_copies(
+    session: AsyncSession, kind: str, alert_id: int, telegram_chat_ids: Collection[int]
+) -> tuple[Alert, dict[int, datetime]] | None:
+    """The alert and the acknowledgements of those of its copies sent to `telegram_chat_ids`.
+
+    Matched through the copy's delivery row, whose `chats` row is the one acknowledging even
+    after the group became a supergroup.
+    """
+    alert = await session.get(Alert, alert_id)
+    if alert is None:
+        return None
+    rows = await session.exec(
+        select(Delivery.telegram_chat_id, AlertAck.created_at)
+        .join(
+            AlertAck,
+            (col(AlertAck.alert_id) == col(Delivery.ref_id))
+            & (col(AlertAck.chat_id) == col(Delivery.chat_id)),
+        )
+        .where(col(Delivery.kind) == kind, col(Delivery.ref_id) == alert_id)
+        .where(col(Delivery.telegram_chat_id).in_(list(telegram_chat_ids)))
+    )
+    return alert, {chat: at for chat, at in rows}
+
+
+async def delivered_chat(
+    session: AsyncSession, kind: str, alert_id: int, telegram_chat_id: int
+) -> int | None:
+    """The `chats` row of the group `telegram_chat_id` if a copy of the alert was delivered to
+    that row (whose Telegram id changes when the group becomes a supergroup); else None."""
+    result = await session.exec(
+        select(Delivery.chat_id)
+        .join(Chat, col(Chat.id) == col(Delivery.chat_id))
+        .where(col(Chat.telegram_id) == telegram_chat_id)
+        .where(col(Delivery.kind) == kind, col(Delivery.ref_id) == alert_id)
+        .where(col(Delivery.message_id).is_not(None))
+        .limit(1)
+    )
+    return result.first()
+
+
+@dataclass
+class _Batch:
+    chats: set[int] = field(default_factory=set)
+    done: asyncio.Future[Copies | None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class CopyLookup:
+    """Coalesces the lookups of copies rendered together into one `load_copies` per alert."""
+
+    def __init__(
+        self, sessions: SessionFactory, kind: str, describe: Callable[[Alert], AlertContent]
+    ) -> None:
+        self._sessions = sessions
+        self._kind = kind
+        self._describe = describe  # once per batch: reading a row's attributes is not free
+        self._open: dict[int, _Batch] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # asyncio keeps only weak references
+        self.loads = 0  # lookups made, for measuring
+
+    async def get(self, alert_id: int, telegram_chat_id: int) -> Copies | None:
+        """The alert and its acknowledgements, fresh from the database, for this copy."""
+        batch = self._open.get(alert_id)
+        if batch is None:
+            batch = self._open[alert_id] = _Batch()
+            # Runs once every render already waiting to run has joined the batch.
+            task = asyncio.get_running_loop().create_task(self._load(alert_id, batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        batch.chats.add(telegram_chat_id)
+        return await asyncio.shield(batch.done)  # one cancelled render must not cancel all
+
+    async def _load(self, alert_id: int, batch: _Batch) -> None:
+        del self._open[alert_id]  # renders from now on start the next batch
+        self.loads += 1
+        try:
+            async with self._sessions() as session:
+                found = await load_copies(session, self._kind, alert_id, batch.chats)
+            copies = None if found is None else Copies(self._describe(found[0]), found[1])
+        except asyncio.CancelledError:  # shutting down: the renders waiting stop too
+            batch.done.cancel()
+            raise
+        except Exception as exc:  # every render of the batch fails and is retried
+            batch.done.set_exception(exc)
+            batch.done.exception()  # retrieved here too, in case every render was cancelled
+            return
+        batch.done.set_result(copies)
