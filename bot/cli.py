@@ -7,12 +7,16 @@ import asyncio
 import os
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.logs import configure_logging
+from bot.logs import PREPARATION_LOGGERS, configure_logging
 from bot.settings import Settings, SettingsError, load_dotenv_file, load_settings
 
+if TYPE_CHECKING:
+    from bot.services.officers import OfficerService
+
 T = TypeVar("T")
+_ANSWERS = ("officer", "area")  # commands whose output is their answer
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     remove = officer_commands.add_parser("remove", help="revoke officer rights")
     remove.add_argument("--telegram-id", type=int, required=True)
     officer_commands.add_parser("list", help="list active officers")
+    area = commands.add_parser("area", help="look up official area codes")
+    area_commands = area.add_subparsers(dest="area_command", required=True)
+    search = area_commands.add_parser("search", help="communes matching a name, with their codes")
+    search.add_argument("query", help='a name as people write it, e.g. "Đống Đa"')
+    search.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
     return parser
 
 
@@ -50,46 +59,68 @@ async def _db_upgrade(settings: Settings) -> None:
 async def _sender(settings: Settings) -> None:
     from bot.app import sender_renderers
     from bot.delivery.worker import run_sender
-    from bot.runner import prepare_database
+    from bot.runner import bot_api_errors, prepare_database
 
     engine = await prepare_database(settings)  # the schema must be current before sending
     await engine.dispose()
-    await run_sender(
-        settings.delivery,
-        database_url=settings.database_url,
-        api_base_url=settings.telegram_api_base_url,
-        token=settings.telegram_bot_token,
-        renderers=sender_renderers(settings),
-    )
+    with bot_api_errors(settings):  # the token is checked (getMe) when the sender starts
+        await run_sender(
+            settings.delivery,
+            database_url=settings.database_url,
+            api_base_url=settings.telegram_api_base_url,
+            token=settings.telegram_bot_token,
+            renderers=sender_renderers(settings),
+        )
 
 
 async def _officer(settings: Settings, args: argparse.Namespace) -> int:
     from bot.areas import AdminUnits
     from bot.runner import prepare_database
-    from bot.services.officers import CLI_ACTOR, OfficerService, UnknownJurisdiction
+    from bot.services.officers import CLI_ACTOR, OfficerService
     from storage.db import session_factory
 
     engine = await prepare_database(settings)
     officers = OfficerService(session_factory(engine), AdminUnits.load(), settings.superadmin_ids)
     try:
         if args.officer_command == "add":
-            try:
-                view = await officers.grant(CLI_ACTOR, args.telegram_id, args.area, args.name)
-            except UnknownJurisdiction:
-                print(
-                    f"canhgac: no commune or province has the code {args.area!r}.", file=sys.stderr
-                )
-                return 2
-            print(f"{view.telegram_id}\t{view.name or ''}\t{view.jurisdiction.label}")
-        elif args.officer_command == "remove":
+            return await _officer_add(officers, args)
+        if args.officer_command == "remove":
             if not await officers.revoke(CLI_ACTOR, args.telegram_id):
                 print(f"canhgac: {args.telegram_id} is not an officer.", file=sys.stderr)
                 return 1
+            print(f"Officer {args.telegram_id} can no longer send alerts.")
         else:
             for view in await officers.all():
                 print(f"{view.telegram_id}\t{view.name or ''}\t{view.jurisdiction.label}")
     finally:
         await engine.dispose()
+    return 0
+
+
+async def _officer_add(officers: OfficerService, args: argparse.Namespace) -> int:
+    from bot.services.officers import CLI_ACTOR, UnknownJurisdiction
+
+    try:
+        view = await officers.grant(CLI_ACTOR, args.telegram_id, args.area, args.name)
+    except UnknownJurisdiction:
+        print(f"canhgac: no commune or province has the code {args.area!r}.", file=sys.stderr)
+        return 2
+    who = f"Officer {view.telegram_id}" + (f" ({view.name})" if view.name else "")
+    where = view.jurisdiction
+    reach = where.label if where.kind == "commune" else f"every commune of {where.label}"
+    print(f"{who} can now send alerts to {reach}.")
+    return 0
+
+
+def _area_search(query: str, limit: int) -> int:
+    from bot.areas import AdminUnits
+
+    found = AdminUnits.load().search(query, limit=max(1, limit))  # the search of /dangky
+    if not found:
+        print(f"canhgac: no commune matches {query!r}.", file=sys.stderr)
+        return 1
+    for commune in found:
+        print(f"{commune.code}\t{commune.label}")
     return 0
 
 
@@ -111,7 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_dotenv_file()
     try:
         settings = load_settings(require_token=args.command in ("run", "sender"))
-        configure_logging(settings.log_level, settings.telegram_bot_token, settings.webhook_secret)
+        # An officer or area command answers in one sentence on stdout: no migration lines, and
+        # no log line repeating the answer.
+        quiet = (*PREPARATION_LOGGERS, "bot.services.officers") if args.command in _ANSWERS else ()
+        configure_logging(
+            settings.log_level, settings.telegram_bot_token, settings.webhook_secret, quiet=quiet
+        )
         if args.command == "run":
             from bot.runner import run_bot
 
@@ -122,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_db_upgrade(settings))
         elif args.command == "officer":
             return asyncio.run(_officer(settings, args))
+        elif args.command == "area":
+            return _area_search(args.query, args.limit)
     except SettingsError as exc:
         print(f"canhgac: {exc}", file=sys.stderr)
         return 2

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+
+# Loggers that speak while the database is prepared (migrations, the area list); commands
+# whose output is their answer (`canhgac officer …`) keep them quiet.
+PREPARATION_LOGGERS = ("storage.migrate", "bot.services.area_sync")
+# Libraries whose INFO lines are noise to an operator (httpx's URLs also carry the token).
+_NOISY = ("httpx", "httpcore", "apscheduler", "alembic")
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "<redacted>")
+    return text
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces secrets (the bot token, the webhook secret) in every record."""
+    """Replaces secrets (the bot token, the webhook secret) in every record's message."""
 
     def __init__(self, *secrets: str | None) -> None:
         super().__init__()
@@ -15,19 +28,32 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if any(s in message for s in self._secrets):
-            for secret in self._secrets:
-                message = message.replace(secret, "<redacted>")
-            record.msg, record.args = message, None
+            record.msg, record.args = _redact(message, self._secrets), None
         return True
 
 
-def configure_logging(level: str, *secrets: str | None) -> None:
-    """Log to stderr at `level`; HTTP client chatter (its URLs carry the token) is quieted."""
+class RedactingFormatter(logging.Formatter):
+    """Formats a record, then removes the secrets from all of it, tracebacks included
+    (PTB's InvalidToken names the token in its message)."""
+
+    def __init__(self, fmt: str, *secrets: str | None) -> None:
+        super().__init__(fmt)
+        self._secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _redact(super().format(record), self._secrets)
+
+
+def configure_logging(level: str, *secrets: str | None, quiet: Iterable[str] = ()) -> None:
+    """Log to stderr at `level`, secrets removed; library chatter and the `quiet` loggers are
+    raised to WARNING."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", *secrets)
+    )
     handler.addFilter(RedactSecrets(*secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic.runtime.plugins"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in (*_NOISY, *quiet):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -10,6 +10,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
 from bot.delivery.config import DeliveryConfig
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
@@ -18,6 +21,18 @@ SUPPORTED_LANGUAGES = ("vi", "en")
 RATE_STORES = ("auto", "local")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
+# The URL schemes people write, and the async driver each one runs on.
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",  # what hosting platforms hand out
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+# libpq's sslmode values; asyncpg takes the same words in its `ssl` parameter.
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+_URL_PASSWORD_RE = re.compile(r"(://[^:/?#@]*:).*@")
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{5,}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -31,6 +46,11 @@ def file_base_url(api_base_url: str) -> str:
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one sentence naming it."""
+
+
+class StartupError(SettingsError):
+    """A well-formed setting does not work (the Bot API, the database or Telegram refused it);
+    the message is one sentence naming the setting, never the token or a password."""
 
 
 @dataclass(frozen=True)
@@ -82,16 +102,13 @@ class Settings:
         return host, int(port)
 
     def __repr__(self) -> str:  # never print the token
-        return (
-            f"Settings(api={self.telegram_api_base_url!r}, db={_redact_url(self.database_url)!r})"
-        )
+        return f"Settings(api={self.telegram_api_base_url!r}, db={redact_url(self.database_url)!r})"
 
 
-def _redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by *** (also when the URL does not parse)."""
+    # Greedy up to the last "@": an unencoded "@" in a password is hidden too.
+    return _URL_PASSWORD_RE.sub(r"\1***@", url)
 
 
 def _require_token(env: Mapping[str, str]) -> str:
@@ -116,13 +133,39 @@ def _http_url(name: str, value: str) -> str:
     return value
 
 
-def _database_url(value: str) -> str:
-    if not re.match(r"^(sqlite\+aiosqlite|postgresql\+asyncpg)://", value):
+def normalise_database_url(value: str) -> str:
+    """The async SQLAlchemy URL for a URL as people write it (`sqlite:///f.db`, `postgres://…`,
+    `?sslmode=require`)."""
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):
         raise SettingsError(
-            "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://, "
-            f"got {_redact_url(value)!r}."
+            f"DATABASE_URL is malformed: {redact_url(value)!r} is not a URL such as "
+            "sqlite:///canhgac.sqlite3 or postgresql://user:password@host:5432/name."
+        ) from None
+    driver = _ASYNC_DRIVERS.get(url.drivername)
+    if driver is None:
+        raise SettingsError(
+            "DATABASE_URL must start with sqlite://, postgresql:// or postgres:// "
+            f"(or their +aiosqlite / +asyncpg forms), got {redact_url(value)!r}."
         )
-    return value
+    url = url.set(drivername=driver)
+    if driver == "postgresql+asyncpg":
+        url = _asyncpg_ssl(url)
+    return url.render_as_string(hide_password=False)
+
+
+def _asyncpg_ssl(url: URL) -> URL:
+    """asyncpg knows no `sslmode`: its `ssl` parameter takes the same values."""
+    raw = url.query.get("sslmode")
+    if raw is None:
+        return url
+    mode = raw if isinstance(raw, str) else raw[-1]
+    if mode not in SSL_MODES:
+        raise SettingsError(
+            f"DATABASE_URL has sslmode={mode!r}; use one of {', '.join(SSL_MODES)}."
+        )
+    return url.difference_update_query(["sslmode"]).update_query_dict({"ssl": mode})
 
 
 def _superadmins(value: str) -> frozenset[int]:
@@ -177,7 +220,7 @@ def _redis_url(value: str) -> str | None:
         return None
     if not re.match(r"^rediss?://", value):
         raise SettingsError(
-            f"REDIS_URL must start with redis:// or rediss://, got {_redact_url(value)!r}."
+            f"REDIS_URL must start with redis:// or rediss://, got {redact_url(value)!r}."
         )
     return value
 
@@ -211,7 +254,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
             "TELEGRAM_API_BASE_URL",
             env.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL,
         ),
-        database_url=_database_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
+        database_url=normalise_database_url(
+            env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+        ),
         superadmin_ids=_superadmins(env.get("SUPERADMIN_IDS", "")),
         timezone=_timezone(env.get("TIMEZONE", "").strip() or "Asia/Ho_Chi_Minh"),
         default_language=_choice(

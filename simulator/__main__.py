@@ -1,11 +1,13 @@
 r"""Run a standalone Bot API simulator.
 
     python -m simulator --host 127.0.0.1 --port 8081 --token 123456:TEST-token \
-        [--limits] [--scale 10]
+        [--limits] [--scale 10] [--local]
 
 Point a bot at it with ``ApplicationBuilder().base_url("http://127.0.0.1:8081/bot")
 .base_file_url("http://127.0.0.1:8081/file/bot")`` (both are printed at start).
-``--limits`` turns on Telegram's flood limits; ``--scale N`` makes their windows N times shorter.
+``--limits`` turns on Telegram's flood limits; ``--scale N`` makes their windows N times shorter;
+``--local`` accepts plain-HTTP webhooks on any port, as a local Bot API server does (without it,
+setWebhook wants HTTPS on port 80, 88, 443 or 8443, as Telegram does).
 
 Drive the world through the JSON control API (all bodies JSON, all answers JSON):
 
@@ -42,11 +44,14 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--first-name", default="Canh Gác")
     parser.add_argument("--limits", action="store_true", help="enforce Telegram's flood limits")
     parser.add_argument("--scale", type=float, default=1.0, help="shrink limit windows N times")
+    parser.add_argument(
+        "--local", action="store_true", help="accept plain-HTTP webhooks (a local Bot API server)"
+    )
     return parser.parse_args()
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    sim = BotApiSimulator(args.token, args.username, args.first_name)
+    sim = BotApiSimulator(args.token, args.username, args.first_name, local=args.local)
     sim.extra_routes.extend(ControlApi(sim).routes())
     if args.limits:
         sim.limits = Limits(time_scale=args.scale)

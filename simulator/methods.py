@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from simulator.markup import EntityParseError, parse_html, parse_markdown, utf16_len
 from simulator.models import (
@@ -260,14 +261,27 @@ def set_webhook(sim: BotApiSimulator, p: dict[str, Any]) -> bool:
     if not url:
         sim.set_webhook(None)
         return True
-    if not url.startswith(("http://", "https://")):
-        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+    _check_webhook_url(url, local=sim.local)
     if "allowed_updates" in p:
         sim.world.allowed_updates = list(p["allowed_updates"]) or None
     if p.get("drop_pending_updates"):
         sim.world.updates.clear()
     sim.set_webhook(url, p.get("secret_token"), p.get("max_connections", 40))
     return True
+
+
+def _check_webhook_url(url: str, *, local: bool) -> None:
+    """Telegram takes HTTPS on ports 80, 88, 443 and 8443; a local Bot API server (`--local`)
+    also plain HTTP on any port."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", *(("http",) if local else ())) or not parts.hostname:
+        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+    try:
+        port = parts.port
+    except ValueError:
+        raise bad_request("bad webhook: Wrong port number specified in the URL") from None
+    if not local and port not in (None, 80, 88, 443, 8443):
+        raise bad_request("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
 
 
 @method("deleteWebhook")

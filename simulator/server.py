@@ -55,8 +55,13 @@ class BotApiSimulator:
         token: str = "123456:TEST-token",
         bot_username: str = "canhgac_test_bot",
         bot_first_name: str = "Canh Gác",
+        *,
+        local: bool = False,
     ) -> None:
         self.token = token
+        # Behave as a local Bot API server (`telegram-bot-api --local`): webhooks may be plain
+        # HTTP on any port. Off, setWebhook refuses them as Telegram does.
+        self.local = local
         self.spec: Spec = load_spec()
         self.bot = SimUser(
             id=int(token.split(":", 1)[0]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Several processes may start at once on PostgreSQL: one migrates, the others wait.
 _PG_MIGRATION_LOCK = 0x63616E68
@@ -26,11 +28,20 @@ def _config(connection: Connection) -> Config:
 def _upgrade(connection: Connection, revision: str) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-    command.upgrade(_config(connection), revision)
+    cfg = _config(connection)
+    before = _heads(connection)
+    command.upgrade(cfg, revision)
+    applied = ScriptDirectory.from_config(cfg).iterate_revisions(_heads(connection), before)
+    for rev in reversed(list(applied)):
+        log.info("applied migration %s: %s", rev.revision, (rev.doc or "").strip())
+
+
+def _heads(connection: Connection) -> tuple[str, ...]:
+    return MigrationContext.configure(connection).get_current_heads()
 
 
 def _pending(connection: Connection) -> list[str]:
-    current = MigrationContext.configure(connection).get_current_heads()
+    current = _heads(connection)
     script = ScriptDirectory.from_config(_config(connection))
     pending = []
     for rev in script.walk_revisions("base", "heads"):

@@ -11,7 +11,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -106,7 +106,8 @@ class DeliveryEngine:
         self._wake = asyncio.Event()
         self._flush = asyncio.Event()
         self._outcomes: list[_Outcome] = []
-        self._tasks: dict[asyncio.Task[None], int] = {}  # task -> the row it works on
+        self._settled: set[tuple[str, int]] = set()  # jobs whose first sends got final outcomes
+        self._tasks: dict[asyncio.Task[None], Claim] = {}  # task -> the row it works on
         self._loop_task: asyncio.Task[None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self._renew_task: asyncio.Task[None] | None = None
@@ -146,7 +147,7 @@ class DeliveryEngine:
             await _cancel(self._writer_task)
         if not abort:
             await self._apply_outcomes()
-            await self._in_transaction(outbox.release, list(unfinished.values()))
+            await self._in_transaction(outbox.release, [c.id for c in unfinished.values()])
 
     # -- claiming ------------------------------------------------------------------------
 
@@ -173,7 +174,7 @@ class DeliveryEngine:
             return 0
         for c in claims:
             task = asyncio.get_running_loop().create_task(self._process(c))
-            self._tasks[task] = c.id
+            self._tasks[task] = c
             task.add_done_callback(self._task_done)
         return len(claims)
 
@@ -197,9 +198,11 @@ class DeliveryEngine:
 
     # -- recording -----------------------------------------------------------------------
 
-    def _record(self, outcome: _Outcome) -> None:
+    def _record(self, outcome: _Outcome, c: Claim) -> None:
         self.delivered += outcome.action == "done"
         self._outcomes.append(outcome)
+        if c.message_id is None and outcome.action in ("done", "fail"):
+            self._settled.add((c.kind, c.ref_id))
         self._flush.set()
 
     async def _write(self) -> None:
@@ -211,6 +214,7 @@ class DeliveryEngine:
 
     async def _apply_outcomes(self) -> None:
         batch, self._outcomes = self._outcomes, []
+        settled, self._settled = self._settled, set()
         if not batch:
             return
         try:
@@ -220,6 +224,32 @@ class DeliveryEngine:
                     await outcome.apply(session)
         except Exception:  # the leases expire and the rows are retried (possibly resent)
             log.exception("recording %d delivery outcomes failed", len(batch))
+            return
+        await self._log_finished(settled)
+
+    async def _log_finished(self, jobs: set[tuple[str, int]]) -> None:
+        """One INFO line per job that has no first send left, read after the commit so that
+        the process recording the last copy sees every other process' outcomes."""
+        # A first send still in this engine's hands is a pending row: no need to count.
+        busy = {(c.kind, c.ref_id) for c in self._tasks.values() if c.message_id is None}
+        for kind, ref_id in sorted(jobs - busy):
+            try:
+                async with self.sessions() as session:
+                    job = await outbox.job_progress(session, kind, ref_id)
+            except Exception:
+                log.exception("counting the deliveries of %s #%d failed", kind, ref_id)
+                continue
+            if job.pending == 0:
+                log.info(
+                    "%s #%d delivery finished: %d delivered, %d failed, %d filtered%s in %.1f s",
+                    kind,
+                    ref_id,
+                    job.delivered,
+                    job.failed,
+                    job.filtered,
+                    f", {job.withdrawn} withdrawn" if job.withdrawn else "",
+                    _seconds_since(job.created_at),
+                )
 
     # -- one row -------------------------------------------------------------------------
 
@@ -231,7 +261,7 @@ class DeliveryEngine:
         except Exception as exc:
             log.exception("delivery %s (%s %s) failed", c.id, c.kind, c.ref_id)
             outcome = self._transient(c, f"{type(exc).__name__}: {exc}")
-        self._record(outcome)
+        self._record(outcome, c)
 
     async def _deliver(self, c: Claim) -> _Outcome:
         chat_id = c.telegram_chat_id
@@ -365,6 +395,10 @@ class DeliveryEngine:
             link_preview_options=LinkPreviewOptions(is_disabled=out.disable_preview),
             rate_limit_args=bulk_args(priority),
         )
+
+
+def _seconds_since(moment: datetime | None) -> float:
+    return 0.0 if moment is None else max(0.0, (utcnow() - moment).total_seconds())
 
 
 async def _cancel(task: asyncio.Task[Any]) -> None:

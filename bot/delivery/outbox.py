@@ -406,3 +406,34 @@ async def delivery_stats(session: AsyncSession, kind: str, ref_id: int) -> Deliv
         t50_seconds=await reached(0.5),
         t100_seconds=await reached(1.0),
     )
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """Row counts of one job by status, and when its rows were written."""
+
+    pending: int
+    delivered: int
+    failed: int
+    filtered: int
+    withdrawn: int
+    created_at: datetime | None
+
+
+def _count(status: str) -> Any:
+    return func.coalesce(func.sum(case((col(Delivery.status) == status, 1), else_=0)), 0)
+
+
+async def job_progress(session: AsyncSession, kind: str, ref_id: int) -> JobProgress:
+    """One aggregate query over the job's rows (cheap enough to run per recorded batch)."""
+    statuses = (_PENDING, _DELIVERED, _FAILED, _FILTERED, _WITHDRAWN)
+    result = await _run(
+        session,
+        select(*(_count(s) for s in statuses), func.min(col(Delivery.created_at))).where(
+            col(Delivery.kind) == kind, col(Delivery.ref_id) == ref_id
+        ),
+    )
+    pending, delivered, failed, filtered, withdrawn, created_at = result.one()
+    return JobProgress(
+        int(pending), int(delivered), int(failed), int(filtered), int(withdrawn), created_at
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -9,9 +10,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.areas import AdminUnits, Commune, Province
 from storage.db import SessionFactory
-from storage.models import AuditEntry, Officer
+from storage.models import AuditEntry, Officer, User
 from storage.types import utcnow
 
+log = logging.getLogger(__name__)
 CLI_ACTOR = 0  # the audit log's actor for changes made with the `canhgac` command line
 
 
@@ -113,6 +115,15 @@ class OfficerService:
             await record_audit(
                 session, actor, "officer_granted", f"{telegram_id}", detail=jurisdiction.label
             )
+            await session.flush()  # a new row gets its id
+            by = await _actor_ref(session, actor)
+        log.info(
+            "officer row #%s granted for %s %s by %s",
+            row.id,
+            jurisdiction.kind,
+            jurisdiction.code,
+            by,
+        )
         return self._view(row)
 
     async def revoke(self, actor: int, telegram_id: int) -> bool:
@@ -123,6 +134,8 @@ class OfficerService:
                 return False
             row.active, row.updated_at = False, utcnow()
             await record_audit(session, actor, "officer_revoked", f"{telegram_id}")
+            by = await _actor_ref(session, actor)
+        log.info("officer row #%s revoked by %s", row.id, by)
         return True
 
     async def all(self) -> list[OfficerView]:
@@ -142,3 +155,12 @@ class OfficerService:
 async def _officer_row(session: AsyncSession, telegram_id: int) -> Officer | None:
     result = await session.exec(select(Officer).where(col(Officer.telegram_id) == telegram_id))
     return result.first()
+
+
+async def _actor_ref(session: AsyncSession, actor: int) -> str:
+    """Who acted, for the log: the command line or a user row id (never a Telegram id)."""
+    if actor == CLI_ACTOR:
+        return "cli"
+    result = await session.exec(select(User.id).where(col(User.telegram_id) == actor))
+    row_id = result.first()
+    return f"user row #{row_id}" if row_id is not None else "a superadmin without a user row"

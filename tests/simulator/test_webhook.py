@@ -8,7 +8,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from telegram import Bot, Update
-from telegram.error import Conflict
+from telegram.error import BadRequest, Conflict
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
 from simulator import BotApiSimulator, SimDriver
@@ -50,6 +50,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 async def test_webhook_delivery_with_secret_and_retry(
     sim: BotApiSimulator, driver: SimDriver, bot: Bot, receiver: Receiver
 ) -> None:
+    sim.local = True  # the receiver is plain HTTP, as a local Bot API server allows
     alice = driver.create_user("Alice")
     await driver.start_private(alice)
     assert await bot.set_webhook(receiver.url, secret_token="s3cr3t")
@@ -73,6 +74,7 @@ async def test_ptb_application_in_webhook_mode(sim: BotApiSimulator, driver: Sim
         assert update.effective_message is not None
         await update.effective_message.reply_text("Chào qua webhook")
 
+    sim.local = True  # a plain-HTTP webhook, as a local Bot API server allows
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -100,3 +102,22 @@ async def test_ptb_application_in_webhook_mode(sim: BotApiSimulator, driver: Sim
         await app.updater.stop()
         await app.stop()
     assert sim.violations == []
+
+
+@pytest.mark.parametrize(
+    ("url", "refusal"),
+    [
+        ("http://bot.example.org/hook", "An HTTPS URL must be provided for webhook"),
+        ("https://bot.example.org:8080/hook", "only on ports 80, 88, 443 or 8443"),
+        ("not a url", "An HTTPS URL must be provided for webhook"),
+    ],
+)
+async def test_set_webhook_refuses_what_telegram_refuses(
+    sim: BotApiSimulator, bot: Bot, url: str, refusal: str
+) -> None:
+    with pytest.raises(BadRequest, match=f"(?i){refusal}"):
+        await bot.set_webhook(url)
+    assert sim.webhook is None
+    assert await bot.set_webhook("https://bot.example.org:8443/hook")
+    assert sim.webhook is not None and sim.webhook.url == "https://bot.example.org:8443/hook"
+    await bot.delete_webhook()

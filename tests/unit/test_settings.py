@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from bot.logs import RedactSecrets
-from bot.settings import SettingsError, load_settings
+from bot.logs import RedactingFormatter, RedactSecrets
+from bot.settings import SettingsError, load_settings, normalise_database_url, redact_url
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
@@ -79,6 +79,10 @@ def test_delivery_settings() -> None:
         ("TELEGRAM_BOT_TOKEN", "not-a-token"),
         ("TELEGRAM_API_BASE_URL", "ftp://x"),
         ("DATABASE_URL", "mysql://x"),
+        ("DATABASE_URL", "postgresql+psycopg2://u@h/db"),
+        ("DATABASE_URL", "postgresql://u:pw@h:port/db"),
+        ("DATABASE_URL", "not a url"),
+        ("DATABASE_URL", "postgres://u:pw@h/db?sslmode=sometimes"),
         ("SUPERADMIN_IDS", "12,abc"),
         ("TIMEZONE", "Mars/Olympus"),
         ("DEFAULT_LANGUAGE", "fr"),
@@ -101,6 +105,69 @@ def test_bad_value_names_the_setting(name: str, value: str) -> None:
     message = str(raised.value)
     assert message.startswith(name) and message.endswith(".") and "\n" not in message
     assert TOKEN not in message
+
+
+@pytest.mark.parametrize(
+    ("written", "used"),
+    [
+        ("sqlite:///canhgac.sqlite3", "sqlite+aiosqlite:///canhgac.sqlite3"),
+        (
+            "sqlite:////var/lib/canhgac/db.sqlite3",
+            "sqlite+aiosqlite:////var/lib/canhgac/db.sqlite3",
+        ),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        (
+            "postgresql://canhgac:pw@db:5432/canhgac",
+            "postgresql+asyncpg://canhgac:pw@db:5432/canhgac",
+        ),
+        (
+            "postgres://u:p%40ss@db.example.com/d1",
+            "postgresql+asyncpg://u:p%40ss@db.example.com/d1",
+        ),
+        ("postgresql+asyncpg://u:pw@h/db", "postgresql+asyncpg://u:pw@h/db"),
+        ("postgres://u:pw@h/db?sslmode=require", "postgresql+asyncpg://u:pw@h/db?ssl=require"),
+        ("postgresql://u@h/db?sslmode=disable", "postgresql+asyncpg://u@h/db?ssl=disable"),
+        ("postgresql://u@h/db?sslmode=verify-full", "postgresql+asyncpg://u@h/db?ssl=verify-full"),
+        ("postgresql://u@h/db?ssl=prefer", "postgresql+asyncpg://u@h/db?ssl=prefer"),
+    ],
+)
+def test_database_urls_as_people_write_them(written: str, used: str) -> None:
+    assert normalise_database_url(written) == used
+    assert load_settings({"DATABASE_URL": written}, require_token=False).database_url == used
+
+
+@pytest.mark.parametrize(
+    ("url", "shown_part"),
+    [
+        ("postgres://canhgac:S3cret-pw@db:5432/canhgac", "canhgac:***@db"),
+        ("postgresql://canhgac:S3cret-pw@db:port/canhgac", "canhgac:***@db"),
+        ("mysql://canhgac:S3cret-pw@db/canhgac", "canhgac:***@db"),
+        ("postgres://canhgac:S3cret-pw@db/canhgac?sslmode=sometimes", "sslmode='sometimes'"),
+    ],
+)
+def test_database_url_errors_and_repr_hide_the_password(url: str, shown_part: str) -> None:
+    try:
+        settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": url})
+    except SettingsError as exc:
+        shown = str(exc)
+        assert shown.startswith("DATABASE_URL")
+    else:
+        shown = repr(settings)
+    assert "S3cret-pw" not in shown and shown_part in shown
+
+
+@pytest.mark.parametrize(
+    ("url", "redacted"),
+    [
+        ("postgres://u:pw@h/db", "postgres://u:***@h/db"),
+        ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
+        ("postgres://u@h/db", "postgres://u@h/db"),
+        ("redis://:pw@h:6379/0", "redis://:***@h:6379/0"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+    ],
+)
+def test_redact_url(url: str, redacted: str) -> None:
+    assert redact_url(url) == redacted
 
 
 def test_run_without_token_exits_2_with_one_sentence(tmp_path: pytest.TempPathFactory) -> None:
@@ -127,6 +194,16 @@ def test_token_is_redacted_from_logs(caplog: pytest.LogCaptureFixture) -> None:
     finally:
         logger.removeFilter(redact)
     assert TOKEN not in caplog.text and "<redacted>" in caplog.text
+
+
+def test_formatter_redacts_tracebacks_too() -> None:
+    formatter = RedactingFormatter("%(levelname)s %(message)s", TOKEN)
+    try:
+        raise ValueError(f"The token `{TOKEN}` was rejected by the server.")
+    except ValueError:
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    text = formatter.format(record)
+    assert "Traceback" in text and "<redacted>" in text and TOKEN not in text
 
 
 def _root() -> str:
