@@ -187,7 +187,7 @@ class DeliveryEngine:
         interval = self.config.lease_seconds / 3
         while True:
             await asyncio.sleep(interval)
-            held = [*self._tasks.values(), *(o.row_id for o in self._outcomes)]
+            held = [c.id for c in self._tasks.values()] + [o.row_id for o in self._outcomes]
             if not held:
                 continue
             try:
