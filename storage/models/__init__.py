@@ -8,6 +8,18 @@ from storage.models.kv import Setting
 from storage.models.officers import AuditEntry, Officer
 from storage.models.prompts import Prompt
 from storage.models.subscriptions import Subscription
+from storage.models.tips import (
+    Assessment,
+    Direction,
+    DutyGroup,
+    Tip,
+    TipBlock,
+    TipDraft,
+    TipEvent,
+    TipMedia,
+    TipMessage,
+    TipState,
+)
 from storage.models.users import User
 
 __all__ = [
@@ -16,14 +28,24 @@ __all__ = [
     "AlertDraft",
     "Area",
     "AreaKind",
+    "Assessment",
     "AuditEntry",
     "Chat",
     "ChatKind",
     "Delivery",
     "DeliveryStatus",
+    "Direction",
+    "DutyGroup",
     "Officer",
     "Prompt",
     "Setting",
     "Subscription",
+    "Tip",
+    "TipBlock",
+    "TipDraft",
+    "TipEvent",
+    "TipMedia",
+    "TipMessage",
+    "TipState",
     "User",
 ]
