@@ -11,6 +11,7 @@ from bot.services.chats import ChatService
 from bot.services.officers import OfficerService
 from bot.services.prompts import PromptService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.tips import TipService
 from bot.settings import Settings
 from storage.db import SessionFactory
 
@@ -26,6 +27,7 @@ class Services:
     subscriptions: SubscriptionService
     officers: OfficerService
     alerts: AlertService
+    tips: TipService
 
 
 def build_services(
@@ -43,4 +45,5 @@ def build_services(
         subscriptions=SubscriptionService(sessions, units),
         officers=officers,
         alerts=AlertService(sessions, units, catalog, settings.tz, officers),
+        tips=TipService(sessions, units, settings.tips),
     )
