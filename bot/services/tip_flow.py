@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.areas import AdminUnits, Commune
-from bot.i18n import Catalog
+from bot.i18n import Catalog, Markup
 from bot.services.tip_types import (
     ADDRESS_MAX,
     ADDRESS_MIN,
@@ -169,8 +169,8 @@ class RenderedQuestion:
 
 def translate(catalog: Catalog, lang: str | None, label: Label) -> str:
     """The label's text, nested labels translated first."""
-    values = {
-        k: translate(catalog, lang, v) if isinstance(v, Label) else v
+    values = {  # a nested label is already HTML (its own values escaped): not escaped again
+        k: Markup(translate(catalog, lang, v)) if isinstance(v, Label) else v
         for k, v in label.values.items()
     }
     return catalog.t(lang, label.key, **values)

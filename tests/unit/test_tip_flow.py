@@ -301,6 +301,15 @@ def test_skipping_the_place_names_the_groups_commune_to_confirm(flow: TipFlow) -
     assert (draft.commune_code, draft.area_source, draft.step) == (BA_DINH, "group", Step.PHOTOS)
 
 
+def test_what_people_type_is_escaped_once(flow: TipFlow) -> None:
+    venue = Location(DONG_DA_LAT, DONG_DA_LON, "Quán <Bà Tư> & con", None)
+    events = [*TO_WHERE[:1], Text("Có kẻ <b>lạ</b> & xe máy"), venue, Choice("yes"), Skip()]
+    _, questions = run(flow, [*events, Choice("named"), Text("Cô <Hà>")])
+    review = rendered(questions[-1])
+    assert "Quán &lt;Bà Tư&gt; &amp; con" in review and "&amp;amp;" not in review
+    assert "Có kẻ &lt;b&gt;lạ&lt;/b&gt; &amp; xe máy" in review and "Cô &lt;Hà&gt;" in review
+
+
 def test_a_venue_is_kept_with_its_title_and_address(flow: TipFlow) -> None:
     venue = Location(DONG_DA_LAT, DONG_DA_LON, "Chợ Thái Hà", "Phố Thái Hà")
     draft, questions = run(flow, [*TO_WHERE, venue, Choice("yes"), Skip(), Choice("anonymous")])
