@@ -121,6 +121,7 @@ def build_application(
 async def start_application(app: Application) -> None:
     """After `initialize()`: publish the command menus, start the delivery engine and the
     scheduler's tick."""
+    await app.bot_data["services"].tips.prepare()  # TIP_HASH_SECRET, generated once if unset
     await publish_commands(app)
     await app.bot_data[DELIVERY].start()
     services: Services = app.bot_data["services"]

@@ -14,6 +14,7 @@ from bot.services.menus import MenuService
 from bot.services.officers import OfficerService
 from bot.services.prompts import PromptService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.tips import TipService
 from bot.settings import Settings
 from storage.db import SessionFactory
 
@@ -32,6 +33,7 @@ class Services:
     scheduler: DurableScheduler  # features register their job kinds here
     conversations: ConversationService
     menus: MenuService
+    tips: TipService
 
 
 def build_services(
@@ -53,4 +55,5 @@ def build_services(
         scheduler=DurableScheduler(sessions),
         conversations=ConversationService(sessions, default_stores()),
         menus=MenuService(sessions, chats, settings.superadmin_ids),
+        tips=TipService(sessions, units, settings.tips),
     )

@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.delivery.config import DeliveryConfig
+from bot.services.tip_types import TipConfig
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///canhgac.sqlite3"
@@ -74,6 +75,22 @@ class Settings:
     delivery_rate_store: str = "auto"
     redis_url: str | None = None
     scheduler_tick_seconds: int = 5
+    tips_per_hour: int = 5
+    tip_ack_urgent_minutes: int = 30
+    tip_ack_hours: int = 24
+    tip_identity_retention_days: int = 30
+    tip_hash_secret: str | None = None
+
+    @property
+    def tips(self) -> TipConfig:
+        """Residents' tips: the per-person limit, acknowledgement deadlines, privacy."""
+        return TipConfig(
+            per_hour=self.tips_per_hour,
+            ack_urgent_minutes=self.tip_ack_urgent_minutes,
+            ack_hours=self.tip_ack_hours,
+            identity_retention_days=self.tip_identity_retention_days,
+            hash_secret=self.tip_hash_secret,
+        )
 
     @property
     def delivery(self) -> DeliveryConfig:
@@ -206,6 +223,31 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, maximum: int)
     return int(value)
 
 
+def _int_between(
+    env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int
+) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or not minimum <= int(value) <= maximum:
+        raise SettingsError(
+            f"{name} must be a whole number from {minimum} to {maximum}, got {value!r}."
+        )
+    return int(value)
+
+
+def _tip_hash_secret(value: str) -> str | None:
+    """Optional: without it a random secret is generated once and kept in the database."""
+    if not value:
+        return None
+    if not 32 <= len(value) <= 256 or not value.isprintable():
+        raise SettingsError(
+            "TIP_HASH_SECRET must be 32 to 256 printable characters, such as the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'."
+        )
+    return value
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool:
     value = env.get(name, "").strip().lower()
     if value in ("", "0", "false", "no", "off"):
@@ -276,6 +318,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         ),
         redis_url=_redis_url(env.get("REDIS_URL", "").strip()),
         scheduler_tick_seconds=_positive_int(env, "SCHEDULER_TICK_SECONDS", 5, 3600),
+        tips_per_hour=_int_between(env, "TIPS_PER_HOUR", 5, 1, 100),
+        tip_ack_urgent_minutes=_int_between(env, "TIP_ACK_URGENT_MINUTES", 30, 1, 1440),
+        tip_ack_hours=_int_between(env, "TIP_ACK_HOURS", 24, 1, 720),
+        # At least the week in which a reporter may say "still happening" (needs their id).
+        tip_identity_retention_days=_int_between(env, "TIP_IDENTITY_RETENTION_DAYS", 30, 7, 3650),
+        tip_hash_secret=_tip_hash_secret(env.get("TIP_HASH_SECRET", "").strip()),
         log_level=_choice(
             "LOG_LEVEL", env.get("LOG_LEVEL", "").strip().upper() or "INFO", LOG_LEVELS
         ),

@@ -26,7 +26,7 @@ def chat_ref(chat: Chat) -> ChatRef:
 
 
 def person(user: User) -> Person:
-    return Person(user.id, user.first_name, user.username, user.language_code)
+    return Person(user.id, user.language_code)
 
 
 def is_group(chat: Chat) -> bool:

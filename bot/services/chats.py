@@ -23,11 +23,9 @@ class ChatRef:
 
 @dataclass(frozen=True)
 class Person:
-    """What the service needs to know of a Telegram user."""
+    """What the service needs to know of a Telegram user (no name: it is not kept)."""
 
     telegram_id: int
-    first_name: str
-    username: str | None = None
     language_code: str | None = None
 
 
@@ -118,7 +116,6 @@ class ChatService:
             if user is None:
                 user = User(telegram_id=person.telegram_id)
                 session.add(user)
-            user.first_name, user.username = person.first_name, person.username
             user.language_code, user.can_message, user.last_seen_at = (
                 person.language_code,
                 True,

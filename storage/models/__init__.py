@@ -17,6 +17,18 @@ from storage.models.kv import Setting
 from storage.models.officers import AuditEntry, Officer
 from storage.models.prompts import Prompt
 from storage.models.subscriptions import Subscription
+from storage.models.tips import (
+    Assessment,
+    Direction,
+    DutyGroup,
+    Tip,
+    TipBlock,
+    TipDraft,
+    TipEvent,
+    TipMedia,
+    TipMessage,
+    TipState,
+)
 from storage.models.users import User
 
 __all__ = [
@@ -28,17 +40,27 @@ __all__ = [
     "AlertVersionKind",
     "Area",
     "AreaKind",
+    "Assessment",
     "AuditEntry",
     "Chat",
     "ChatKind",
     "CorrectionStatus",
     "Delivery",
     "DeliveryStatus",
+    "Direction",
+    "DutyGroup",
     "JobStatus",
     "Officer",
     "Prompt",
     "ScheduledJob",
     "Setting",
     "Subscription",
+    "Tip",
+    "TipBlock",
+    "TipDraft",
+    "TipEvent",
+    "TipMedia",
+    "TipMessage",
+    "TipState",
     "User",
 ]

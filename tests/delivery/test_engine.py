@@ -292,7 +292,7 @@ async def test_a_person_who_blocked_the_bot_can_no_longer_be_messaged(
     await driver.start_private(officer)
     await driver.block_bot(officer)
     async with lite.sessions() as session, session.begin():
-        session.add(User(telegram_id=officer.id, first_name="Officer", can_message=True))
+        session.add(User(telegram_id=officer.id, can_message=True))
     engine = await engines(lite)
     ref = await new_job(lite, [Target(telegram_chat_id=officer.id)], engine)
     assert (await finished(lite, ref)).failed == 1

@@ -1,0 +1,1 @@
+"""The read model: query functions that take a session and never commit."""
