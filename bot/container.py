@@ -8,6 +8,7 @@ from bot.areas import AdminUnits
 from bot.i18n import Catalog
 from bot.services.alerts import AlertService
 from bot.services.chats import ChatService
+from bot.services.flows import FlowService
 from bot.services.officers import OfficerService
 from bot.services.prompts import PromptService
 from bot.services.subscriptions import SubscriptionService
@@ -23,6 +24,7 @@ class Services:
     sessions: SessionFactory
     chats: ChatService
     prompts: PromptService
+    flows: FlowService
     subscriptions: SubscriptionService
     officers: OfficerService
     alerts: AlertService
@@ -40,6 +42,7 @@ def build_services(
         sessions=sessions,
         chats=ChatService(sessions, settings.default_language),
         prompts=PromptService(sessions),
+        flows=FlowService(sessions),
         subscriptions=SubscriptionService(sessions, units),
         officers=officers,
         alerts=AlertService(sessions, units, catalog, settings.tz, officers),
