@@ -21,7 +21,7 @@ malformed field is answered 400 with {"error", "field"}):
     POST /_sim/location  {"user_id", "chat_id", "latitude", "longitude", "reply_to"?}
     POST /_sim/press     {"user_id", "chat_id", "label", "message_id"?, "wait"?}
                          waits (default 5 s) for the bot's answer: "answered", "text", "show_alert"
-    GET  /_sim/messages?chat_id=ID
+    GET  /_sim/messages?chat_id=ID[&last=N]            the chat's messages (the newest N)
     GET  /_sim/answers[?chat_id=ID]                    every button press and the bot's answer
 
 Example: ``curl -s localhost:8081/_sim/users -d '{"first_name": "Alice"}'``.

@@ -299,9 +299,15 @@ class ControlApi:
         return _json(_answer(record))
 
     async def messages(self, request: web.Request) -> web.Response:
-        """?chat_id=… -> all messages of the chat."""
-        chat = self._c(Fields(dict(request.query)))
-        return _json([_message(m) for m in self.driver.messages(chat)])
+        """?chat_id=…[&last=N] -> the chat's messages, oldest first (only the newest N)."""
+        query = Fields(dict(request.query))
+        found = self.driver.messages(self._c(query))
+        if query.has("last"):
+            last = query.integer("last")
+            if last < 1:
+                _bad("last", 'field "last" must be at least 1')
+            found = found[-last:]
+        return _json([_message(m) for m in found])
 
     async def answers(self, request: web.Request) -> web.Response:
         """?chat_id=… (optional) -> every button press, oldest first, with the bot's answer."""

@@ -38,6 +38,8 @@ async def test_control_api_drives_the_world(controlled: BotApiSimulator) -> None
         assert sent.json()["text"] == "/x"
         messages = (await client.get(f"{base}/messages", params={"chat_id": group["id"]})).json()
         assert [m["text"] for m in messages] == [None, "/x"]
+        newest = await client.get(f"{base}/messages", params={"chat_id": group["id"], "last": 1})
+        assert [m["text"] for m in newest.json()] == ["/x"]
         state = (await client.get(f"{base}/state")).json()
         assert state["violations"] == [] and len(state["users"]) == 2
         pressed = await client.post(
@@ -203,17 +205,30 @@ async def test_a_missing_or_wrong_field_is_a_400_naming_it(
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "kwargs", "field"),
+    ("body", "field"),
+    [(b"not json", "body"), (b"[1, 2]", "body"), (b'"text"', "body")],
+)
+async def test_a_body_that_is_not_a_json_object_is_a_400(
+    client: httpx.AsyncClient, body: bytes, field: str
+) -> None:
+    answer = await client.post("/send", content=body)
+    assert answer.status_code == 400 and answer.json()["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
     [
-        ("POST", "/send", {"content": b"not json"}, "body"),
-        ("POST", "/send", {"json": [1, 2]}, "body"),
-        ("GET", "/messages", {}, "chat_id"),
-        ("GET", "/messages", {"params": {"chat_id": "abc"}}, "chat_id"),
-        ("GET", "/answers", {"params": {"chat_id": "-5"}}, "chat_id"),
+        ("/messages", {}, "chat_id"),
+        ("/messages", {"chat_id": "abc"}, "chat_id"),
+        ("/messages", {"chat_id": "{group}", "last": "0"}, "last"),
+        ("/messages", {"chat_id": "{group}", "last": "many"}, "last"),
+        ("/answers", {"chat_id": "-5"}, "chat_id"),
     ],
 )
-async def test_malformed_requests_are_a_400_naming_the_field(
-    client: httpx.AsyncClient, method: str, path: str, kwargs: dict[str, object], field: str
+async def test_a_wrong_query_parameter_is_a_400_naming_it(
+    client: httpx.AsyncClient, path: str, params: dict[str, str], field: str
 ) -> None:
-    answer = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
+    _, group = await _group_with_bot(client)
+    query = {k: str(group) if v == "{group}" else v for k, v in params.items()}
+    answer = await client.get(path, params=query)
     assert answer.status_code == 400 and answer.json()["field"] == field
