@@ -10,6 +10,7 @@ from bot.scheduling import DurableScheduler
 from bot.services.alerts import AlertService
 from bot.services.chats import ChatService
 from bot.services.conversations import ConversationService, default_stores
+from bot.services.flows import FlowService
 from bot.services.menus import MenuService
 from bot.services.officers import OfficerService
 from bot.services.prompts import PromptService
@@ -27,6 +28,7 @@ class Services:
     sessions: SessionFactory
     chats: ChatService
     prompts: PromptService
+    flows: FlowService
     subscriptions: SubscriptionService
     officers: OfficerService
     alerts: AlertService
@@ -49,6 +51,7 @@ def build_services(
         sessions=sessions,
         chats=chats,
         prompts=PromptService(sessions),
+        flows=FlowService(sessions),
         subscriptions=SubscriptionService(sessions, units),
         officers=officers,
         alerts=AlertService(sessions, units, catalog, settings.tz, officers),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import string
 import tomllib
@@ -10,8 +11,20 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+
 LANGUAGES = ("vi", "en")
 REFERENCE = "vi"
+# The Babel (CLDR) locale of each language: "1.234" and "0,1" in Vietnamese, "1,234" and "0.1"
+# in English.
+LOCALES = {"vi": "vi_VN", "en": "en"}
+# How a moment is written: Vietnamese readers expect day/month/year and a 24-hour clock; the
+# English month name avoids mistaking 03/04 for 4 March.
+DATETIME_PATTERNS = {"vi": "HH:mm dd/MM/yyyy", "en": "HH:mm, d MMM yyyy"}
+# Placeholders that name something (alert #1234, a Telegram id) rather than count it: their
+# numbers are written as plain digits, never grouped.
+IDENTIFIER_FIELDS = frozenset({"id", "number"})
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -43,19 +56,40 @@ class Catalog:
         return base if base in self.messages else self.default_language
 
     def t(self, lang: str | None, key: str, **values: Any) -> str:
-        """Translate `key`; string values are HTML-escaped, `Markup` values are inserted as is."""
-        table = self.messages[self.language(lang)]
-        template = table.get(key) or self.messages[REFERENCE][key]
-        safe = {k: v if isinstance(v, Markup) else _escape(v) for k, v in values.items()}
+        """Translate `key`; string values are HTML-escaped, `Markup` values are inserted as is,
+        numbers are written the language's way (identifiers such as `number` as plain digits)."""
+        code = self.language(lang)
+        template = self.messages[code].get(key) or self.messages[REFERENCE][key]
+        safe = {k: self._value(code, k, v) for k, v in values.items()}
         return template.format(**safe)
+
+    def number(self, lang: str | None, value: float, digits: int | None = None) -> str:
+        """`value` written for the language; `digits` fixes the decimals (0,1 giây)."""
+        locale = LOCALES[self.language(lang)]
+        if digits is None:
+            return format_decimal(value, locale=locale)
+        pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+        return format_decimal(value, format=pattern, locale=locale)
+
+    def datetime(self, lang: str | None, moment: dt.datetime, tz: dt.tzinfo) -> str:
+        """A moment in `tz`, written the language's way ("15:04 15/01/2025")."""
+        code = self.language(lang)
+        return format_datetime(
+            moment.astimezone(tz), DATETIME_PATTERNS[code], tzinfo=tz, locale=LOCALES[code]
+        )
+
+    def _value(self, lang: str, name: str, value: Any) -> Any:
+        if isinstance(value, Markup):
+            return value
+        if isinstance(value, str):
+            return html.escape(value, quote=False)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value) if name in IDENTIFIER_FIELDS else self.number(lang, value)
+        return value
 
 
 class Markup(str):
     """A string that is already HTML and must not be escaped again."""
-
-
-def _escape(value: Any) -> Any:
-    return html.escape(value, quote=False) if isinstance(value, str) else value
 
 
 @cache

@@ -622,13 +622,14 @@ def manage_keyboard(context: Context, lang: str, alert_id: int) -> InlineKeyboar
 
 def status_text(context: Context, lang: str, status: AlertStatus) -> str:
     """The delivery figures of one alert."""
-    t = services(context).catalog.t
+    catalog = services(context).catalog
+    t = catalog.t
 
     def seconds(value: float | None) -> str:
         return (
             t(lang, "manage.not_reached")
             if value is None
-            else t(lang, "manage.seconds", n=f"{value:.1f}")
+            else t(lang, "manage.seconds", n=catalog.number(lang, value, 1))
         )
 
     stats = status.stats

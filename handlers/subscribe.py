@@ -2,31 +2,30 @@
 
 Privacy mode means the bot sees commands, button presses and replies to its own messages in a
 group, not ordinary chatter: the flow takes the commune from the command's arguments or from a
-reply to a ForceReply prompt, and everything else from buttons. Button data carry the whole state
-(commune code, area id, page, query), so a button still works after the bot restarts.
+reply to a ForceReply prompt, and everything else from buttons. /dangky and /huydangky start the
+group's subscription flow (`FlowKind.SUBSCRIPTION`): its buttons and prompts carry the flow's
+token, so they work after a restart, and once the flow is done or replaced by a new command its
+keyboards are closed and any older press is refused without changing anything.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
 
 from telegram import (
     CallbackQuery,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    Message,
     Update,
 )
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.commands import command
 from bot.i18n import Catalog
+from bot.services.flows import FlowKind, StaleFlow
 from bot.services.prompts import PendingPrompt
 from bot.services.subscriptions import (
-    CommuneOption,
     InvalidAreaName,
     Page,
     ResidentialOption,
@@ -41,69 +40,54 @@ from handlers.base import (
     language,
     services,
 )
+from handlers.pickers import (
+    CommunePicker,
+    PickerTexts,
+    Press,
+    begin_flow,
+    end_flow_messages,
+    nav_row,
+    parse_press,
+    refuse_stale,
+    stale_text,
+)
 from handlers.replies import on_prompt
 
 log = logging.getLogger(__name__)
-CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
+PREFIX = "sub"
 PROMPT_COMMUNE = "commune"
 PROMPT_RESIDENTIAL = "residential"
-
-
-def _fit(prefix: str, query: str) -> str:
-    """`prefix + query`, the query cut on a character boundary to fit Telegram's 64 bytes."""
-    room = CALLBACK_LIMIT - len(prefix.encode())
-    return prefix + query.encode()[:room].decode(errors="ignore")
-
-
-def _nav(
-    catalog: Catalog, lang: str, page: Page[Any], data: Callable[[int], str]
-) -> list[InlineKeyboardButton]:
-    """Previous/next buttons; `data(n)` is the callback data that shows page n."""
-    row = []
-    if page.page > 0:
-        label = catalog.t(lang, "subscribe.btn_prev")
-        row.append(InlineKeyboardButton(label, callback_data=data(page.page - 1)))
-    if page.page + 1 < page.pages:
-        label = catalog.t(lang, "subscribe.btn_next")
-        row.append(InlineKeyboardButton(label, callback_data=data(page.page + 1)))
-    return row
-
-
-def commune_keyboard(
-    catalog: Catalog, lang: str, page: Page[CommuneOption], query: str
-) -> InlineKeyboardMarkup:
-    """One button per matching commune, then paging and cancel."""
-    rows = [[InlineKeyboardButton(o.label, callback_data=f"sub:c:{o.code}")] for o in page.items]
-    nav = _nav(catalog, lang, page, lambda p: _fit(f"sub:q:{p}:", query))
-    rows += [nav] if nav else []
-    rows.append(
-        [InlineKeyboardButton(catalog.t(lang, "subscribe.btn_cancel"), callback_data="sub:x")]
-    )
-    return InlineKeyboardMarkup(rows)
+PICKER = CommunePicker(
+    PREFIX,
+    FlowKind.SUBSCRIPTION,
+    PickerTexts("subscribe.choose_commune", "subscribe.no_match", "subscribe.query_invalid"),
+)
 
 
 def residential_keyboard(
-    catalog: Catalog, lang: str, page: Page[ResidentialOption], code: str
+    catalog: Catalog, lang: str, page: Page[ResidentialOption], code: str, token: str
 ) -> InlineKeyboardMarkup:
     """Existing residential areas, then paging, new area, whole commune and cancel."""
+    data = PICKER.data
     rows = [
-        [InlineKeyboardButton(o.name, callback_data=f"sub:r:{code}:{o.id}")] for o in page.items
+        [InlineKeyboardButton(o.name, callback_data=data(token, "r", f"{code}:{o.id}"))]
+        for o in page.items
     ]
-    nav = _nav(catalog, lang, page, lambda p: f"sub:rp:{code}:{p}")
+    nav = nav_row(catalog, lang, page, lambda p: data(token, "rp", f"{code}:{p}"))
     rows += [nav] if nav else []
     rows.append(
         [
             InlineKeyboardButton(
-                catalog.t(lang, "subscribe.btn_new_residential"), callback_data=f"sub:n:{code}"
+                catalog.t(lang, "subscribe.btn_new_residential"),
+                callback_data=data(token, "n", code),
             ),
             InlineKeyboardButton(
-                catalog.t(lang, "subscribe.btn_whole_commune"), callback_data=f"sub:w:{code}"
+                catalog.t(lang, "subscribe.btn_whole_commune"),
+                callback_data=data(token, "w", code),
             ),
         ]
     )
-    rows.append(
-        [InlineKeyboardButton(catalog.t(lang, "subscribe.btn_cancel"), callback_data="sub:x")]
-    )
+    rows.append([PICKER.cancel_button(catalog, lang, token)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -114,9 +98,10 @@ async def start_subscribe(update: Update, context: Context) -> None:
         return
     chat, message, lang = allowed
     svc, user = services(context), update.effective_user
+    token = await begin_flow(context, chat.id, FlowKind.SUBSCRIPTION, lang)
     query = " ".join(context.args or [])
     if query:
-        await offer_communes(message, context, lang, query)
+        await PICKER.offer(message, context, lang, query, token)
         return
     prompt = await message.reply_text(
         svc.catalog.t(lang, "subscribe.ask_commune"),
@@ -126,37 +111,21 @@ async def start_subscribe(update: Update, context: Context) -> None:
         ),
     )
     asker = user.id if user is not None else chat.id
-    await svc.prompts.remember(chat.id, prompt.message_id, asker, PROMPT_COMMUNE)
-
-
-def _valid_query(query: str) -> bool:
-    return 2 <= len(query.strip()) <= 100
-
-
-async def offer_communes(message: Message, context: Context, lang: str, query: str) -> bool:
-    """Reply with the communes matching `query`; False if the query was unusable."""
-    svc = services(context)
-    if not _valid_query(query):
-        await message.reply_text(svc.catalog.t(lang, "subscribe.query_invalid"))
-        return False
-    page = svc.subscriptions.search_communes(query)
-    if page.total == 0:
-        await message.reply_text(svc.catalog.t(lang, "subscribe.no_match", query=query))
-        return True
-    await message.reply_text(
-        svc.catalog.t(lang, "subscribe.choose_commune", query=query, total=page.total),
-        reply_markup=commune_keyboard(svc.catalog, lang, page, query),
-    )
-    return True
+    await svc.prompts.remember(chat.id, prompt.message_id, asker, PROMPT_COMMUNE, token)
 
 
 async def answer_commune_prompt(update: Update, context: Context, pending: PendingPrompt) -> None:
     """The admin replied to "type the commune's name"."""
     chat, message = update.effective_chat, update.effective_message
     assert chat is not None and message is not None and message.reply_to_message is not None
-    lang = await language(update, context)
-    if await offer_communes(message, context, lang, message.text or ""):
-        await services(context).prompts.forget(chat.id, message.reply_to_message.message_id)
+    svc, lang = services(context), await language(update, context)
+    prompt_id = message.reply_to_message.message_id
+    if await svc.flows.current(chat.id, FlowKind.SUBSCRIPTION, pending.payload) is None:
+        await svc.prompts.forget(chat.id, prompt_id)
+        await message.reply_text(stale_text(svc.catalog, lang, "subscribe"))
+        return
+    if await PICKER.offer(message, context, lang, message.text or "", pending.payload):
+        await svc.prompts.forget(chat.id, prompt_id)
 
 
 async def answer_residential_prompt(
@@ -170,20 +139,28 @@ async def answer_residential_prompt(
     if not await is_chat_admin(context, chat, user, message):
         await message.reply_text(svc.catalog.t(lang, "errors.admins_only"))
         return
+    token, _, code = pending.payload.partition(":")
+    flow = await svc.flows.current(chat.id, FlowKind.SUBSCRIPTION, token)
     try:
-        area = await svc.subscriptions.create_residential(
-            pending.payload, message.text or "", user.id
-        )
+        if flow is None:
+            raise StaleFlow(token)
+        area = await svc.subscriptions.create_residential(code, message.text or "", user.id)
+        view = await svc.subscriptions.subscribe(chat_ref(chat), code, area.id, user.id, token)
     except InvalidAreaName:
         await message.reply_text(svc.catalog.t(lang, "subscribe.invalid_residential_name"))
         return
-    view = await svc.subscriptions.subscribe(chat_ref(chat), pending.payload, area.id, user.id)
+    except (StaleFlow, UnknownArea):
+        await svc.prompts.forget(chat.id, message.reply_to_message.message_id)
+        await message.reply_text(stale_text(svc.catalog, lang, "subscribe"))
+        return
     await svc.prompts.forget(chat.id, message.reply_to_message.message_id)
+    await end_flow_messages(context, chat.id, flow.messages, lang)
     await message.reply_text(svc.catalog.t(lang, "subscribe.done", place=view.place))
 
 
 async def press_subscribe_button(update: Update, context: Context) -> None:
-    """Every button of the flow: admins only, checked with Telegram at each press."""
+    """Every button of the flow: admins only (checked with Telegram at each press), and only
+    the buttons of the group's current flow."""
     query, chat = update.callback_query, update.effective_chat
     if query is None or chat is None or query.data is None:
         return
@@ -191,27 +168,28 @@ async def press_subscribe_button(update: Update, context: Context) -> None:
     if not is_group(chat) or not await is_chat_admin(context, chat, query.from_user):
         await query.answer(svc.catalog.t(lang, "errors.admins_only_button"), show_alert=True)
         return
-    action, _, rest = query.data.removeprefix("sub:").partition(":")
+    press = parse_press(query.data, PREFIX)
+    flow = await svc.flows.current(chat.id, FlowKind.SUBSCRIPTION, press.token) if press else None
+    if press is None or flow is None or press.action not in _ACTIONS:
+        log.info("stale subscribe button in update %s", update.update_id)
+        await refuse_stale(query, context, lang, FlowKind.SUBSCRIPTION, _command_of(press))
+        return
     try:
-        await _ACTIONS[action](query, context, lang, rest)
-    except (KeyError, ValueError, UnknownArea):
-        log.info("stale or unknown subscribe button %r in chat %s", query.data, chat.id)
+        await _ACTIONS[press.action](query, context, lang, press)
+    except (ValueError, UnknownArea):
+        log.info("malformed subscribe button in update %s", update.update_id)
         await query.answer(svc.catalog.t(lang, "errors.expired"), show_alert=True)
+    except StaleFlow:  # another press ended the flow a moment ago
+        await refuse_stale(query, context, lang, FlowKind.SUBSCRIPTION, _command_of(press))
 
 
-async def _page_communes(query: CallbackQuery, context: Context, lang: str, rest: str) -> None:
-    page_no, _, text = rest.partition(":")
-    svc = services(context)
-    page = svc.subscriptions.search_communes(text, int(page_no))
-    await query.answer()
-    await query.edit_message_text(
-        svc.catalog.t(lang, "subscribe.choose_commune", query=text, total=page.total),
-        reply_markup=commune_keyboard(svc.catalog, lang, page, text),
-    )
+def _command_of(press: Press | None) -> str:
+    """The command that starts afresh what the pressed button belonged to."""
+    return "unsubscribe" if press is not None and press.action in ("u", "k") else "subscribe"
 
 
 async def _show_residential(
-    query: CallbackQuery, context: Context, lang: str, code: str, page_no: int = 0
+    query: CallbackQuery, context: Context, lang: str, token: str, code: str, page_no: int = 0
 ) -> None:
     svc = services(context)
     commune = svc.subscriptions.commune(code)
@@ -223,47 +201,60 @@ async def _show_residential(
         text += "\n" + svc.catalog.t(lang, "subscribe.page", page=page.page + 1, pages=page.pages)
     await query.answer()
     await query.edit_message_text(
-        text, reply_markup=residential_keyboard(svc.catalog, lang, page, code)
+        text, reply_markup=residential_keyboard(svc.catalog, lang, page, code, token)
     )
 
 
-async def _choose_commune(query: CallbackQuery, context: Context, lang: str, rest: str) -> None:
-    await _show_residential(query, context, lang, rest)
+async def _page_communes(query: CallbackQuery, context: Context, lang: str, press: Press) -> None:
+    await PICKER.turn_page(query, context, lang, press)
 
 
-async def _page_residential(query: CallbackQuery, context: Context, lang: str, rest: str) -> None:
-    code, _, page_no = rest.partition(":")
-    await _show_residential(query, context, lang, code, int(page_no))
+async def _choose_commune(query: CallbackQuery, context: Context, lang: str, press: Press) -> None:
+    await _show_residential(query, context, lang, press.token, press.rest)
+
+
+async def _page_residential(
+    query: CallbackQuery, context: Context, lang: str, press: Press
+) -> None:
+    code, _, page_no = press.rest.partition(":")
+    await _show_residential(query, context, lang, press.token, code, int(page_no))
 
 
 async def _finish(
-    query: CallbackQuery, context: Context, lang: str, code: str, area_id: int | None
+    query: CallbackQuery, context: Context, lang: str, press: Press, area_id: int | None
 ) -> None:
     svc = services(context)
-    chat = query.message.chat if query.message is not None else None
-    if chat is None:
+    message = query.message
+    if message is None:
         raise ValueError("button without a message")
-    view = await svc.subscriptions.subscribe(chat_ref(chat), code, area_id, query.from_user.id)
+    code = press.rest.partition(":")[0]
+    flow = await svc.flows.current(message.chat.id, FlowKind.SUBSCRIPTION, press.token)
+    view = await svc.subscriptions.subscribe(
+        chat_ref(message.chat), code, area_id, query.from_user.id, press.token
+    )
     await query.answer()
     await query.edit_message_text(svc.catalog.t(lang, "subscribe.done", place=view.place))
+    if flow is not None:
+        await end_flow_messages(context, message.chat.id, flow.messages, lang, message.message_id)
 
 
-async def _choose_residential(query: CallbackQuery, context: Context, lang: str, rest: str) -> None:
-    code, _, area_id = rest.partition(":")
-    await _finish(query, context, lang, code, int(area_id))
+async def _choose_residential(
+    query: CallbackQuery, context: Context, lang: str, press: Press
+) -> None:
+    await _finish(query, context, lang, press, int(press.rest.partition(":")[2]))
 
 
 async def _choose_whole_commune(
-    query: CallbackQuery, context: Context, lang: str, rest: str
+    query: CallbackQuery, context: Context, lang: str, press: Press
 ) -> None:
-    await _finish(query, context, lang, rest, None)
+    await _finish(query, context, lang, press, None)
 
 
 async def _ask_new_residential(
-    query: CallbackQuery, context: Context, lang: str, rest: str
+    query: CallbackQuery, context: Context, lang: str, press: Press
 ) -> None:
     svc = services(context)
-    commune = svc.subscriptions.commune(rest)
+    commune = svc.subscriptions.commune(press.rest)
     message = query.message
     if message is None:
         raise ValueError("button without a message")
@@ -277,23 +268,69 @@ async def _ask_new_residential(
         ),
     )
     await svc.prompts.remember(
-        message.chat.id, prompt.message_id, query.from_user.id, PROMPT_RESIDENTIAL, commune.code
+        message.chat.id,
+        prompt.message_id,
+        query.from_user.id,
+        PROMPT_RESIDENTIAL,
+        f"{press.token}:{commune.code}",
     )
 
 
-async def _cancel(query: CallbackQuery, context: Context, lang: str, rest: str) -> None:
+async def _cancel(query: CallbackQuery, context: Context, lang: str, press: Press) -> None:
+    await _end_with(query, context, lang, press, "subscribe.cancelled")
+
+
+async def _end_with(
+    query: CallbackQuery, context: Context, lang: str, press: Press, key: str, **values: str
+) -> None:
+    """End the flow without a change and say `key` in the pressed message."""
+    message = query.message
+    if message is None:
+        raise ValueError("button without a message")
+    flow = await services(context).flows.finish(message.chat.id, FlowKind.SUBSCRIPTION, press.token)
     await query.answer()
-    await query.edit_message_text(services(context).catalog.t(lang, "subscribe.cancelled"))
+    await query.edit_message_text(services(context).catalog.t(lang, key, **values))
+    await end_flow_messages(context, message.chat.id, flow.messages, lang, message.message_id)
 
 
+async def _unsubscribe(query: CallbackQuery, context: Context, lang: str, press: Press) -> None:
+    svc = services(context)
+    message = query.message
+    if message is None:
+        raise ValueError("button without a message")
+    flow = await svc.flows.current(message.chat.id, FlowKind.SUBSCRIPTION, press.token)
+    view = await svc.subscriptions.unsubscribe(message.chat.id, press.token)
+    await query.answer()
+    key, place = ("unsubscribe.none", "") if view is None else ("unsubscribe.done", view.place)
+    await query.edit_message_text(svc.catalog.t(lang, key, place=place))
+    if flow is not None:
+        await end_flow_messages(context, message.chat.id, flow.messages, lang, message.message_id)
+
+
+async def _keep_subscription(
+    query: CallbackQuery, context: Context, lang: str, press: Press
+) -> None:
+    message = query.message
+    if message is None:
+        raise ValueError("button without a message")
+    view = await services(context).subscriptions.status(message.chat.id)
+    if view is None:
+        await _end_with(query, context, lang, press, "unsubscribe.none")
+    else:
+        await _end_with(query, context, lang, press, "unsubscribe.kept", place=view.place)
+
+
+# Callback actions of the subscription flow, after "sub:<token>:".
 _ACTIONS = {
-    "q": _page_communes,
-    "c": _choose_commune,
-    "rp": _page_residential,
-    "r": _choose_residential,
-    "w": _choose_whole_commune,
-    "n": _ask_new_residential,
+    "q": _page_communes,  # q:<page>:<search text>
+    "c": _choose_commune,  # c:<commune code>
+    "rp": _page_residential,  # rp:<commune code>:<page>
+    "r": _choose_residential,  # r:<commune code>:<residential area id>
+    "w": _choose_whole_commune,  # w:<commune code>
+    "n": _ask_new_residential,  # n:<commune code>
     "x": _cancel,
+    "u": _unsubscribe,  # /huydangky confirmed
+    "k": _keep_subscription,  # /huydangky: "Không"
 }
 
 
@@ -313,17 +350,27 @@ async def show_status(update: Update, context: Context) -> None:
 
 
 async def unsubscribe(update: Update, context: Context) -> None:
-    """/huydangky: admins remove the group's subscription."""
+    """/huydangky: admins are asked to confirm, naming the area."""
     allowed = await group_command(update, context, admins_only=True)
     if allowed is None:
         return
     chat, message, lang = allowed
     svc = services(context)
-    view = await svc.subscriptions.unsubscribe(chat.id)
+    t = svc.catalog.t
+    view = await svc.subscriptions.status(chat.id)
     if view is None:
-        await message.reply_text(svc.catalog.t(lang, "unsubscribe.none"))
-    else:
-        await message.reply_text(svc.catalog.t(lang, "unsubscribe.done", place=view.place))
+        await message.reply_text(t(lang, "unsubscribe.none"))
+        return
+    token = await begin_flow(context, chat.id, FlowKind.SUBSCRIPTION, lang)
+    buttons = [
+        InlineKeyboardButton(t(lang, "unsubscribe.btn_yes"), callback_data=PICKER.data(token, "u")),
+        InlineKeyboardButton(t(lang, "unsubscribe.btn_no"), callback_data=PICKER.data(token, "k")),
+    ]
+    sent = await message.reply_text(
+        t(lang, "unsubscribe.confirm", place=view.place),
+        reply_markup=InlineKeyboardMarkup([buttons]),
+    )
+    await svc.flows.attach(chat.id, FlowKind.SUBSCRIPTION, token, sent.message_id)
 
 
 def register(app: Application) -> None:
@@ -331,6 +378,6 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler(command("subscribe").names, start_subscribe))
     app.add_handler(CommandHandler(command("status").names, show_status))
     app.add_handler(CommandHandler(command("unsubscribe").names, unsubscribe))
-    app.add_handler(CallbackQueryHandler(press_subscribe_button, pattern=r"^sub:"))
+    app.add_handler(CallbackQueryHandler(press_subscribe_button, pattern=rf"^{PREFIX}:"))
     on_prompt(app, PROMPT_COMMUNE, answer_commune_prompt)
     on_prompt(app, PROMPT_RESIDENTIAL, answer_residential_prompt)

@@ -9,7 +9,8 @@ Point a bot at it with ``ApplicationBuilder().base_url("http://127.0.0.1:8081/bo
 ``--local`` accepts plain-HTTP webhooks on any port, as a local Bot API server does (without it,
 setWebhook wants HTTPS on port 80, 88, 443 or 8443, as Telegram does).
 
-Drive the world through the JSON control API (all bodies JSON, all answers JSON):
+Drive the world through the JSON control API (all bodies JSON, all answers JSON; a missing or
+malformed field is answered 400 with {"error", "field"}):
 
     GET  /_sim/state                                   users, chats, violations, stats
     POST /_sim/users     {"first_name", "username"?, "language_code"?}
@@ -18,8 +19,12 @@ Drive the world through the JSON control API (all bodies JSON, all answers JSON)
     POST /_sim/bot/add   {"chat_id", "by", "as_admin"?}
     POST /_sim/bot/remove {"chat_id", "by"}
     POST /_sim/send      {"user_id", "chat_id", "text", "reply_to"?}
-    POST /_sim/press     {"user_id", "chat_id", "label", "message_id"?}
-    GET  /_sim/messages?chat_id=ID
+    POST /_sim/photo     {"user_id", "chat_id", "caption"?, "reply_to"?}
+    POST /_sim/location  {"user_id", "chat_id", "latitude", "longitude", "reply_to"?}
+    POST /_sim/press     {"user_id", "chat_id", "label", "message_id"?, "wait"?}
+                         waits (default 5 s) for the bot's answer: "answered", "text", "show_alert"
+    GET  /_sim/messages?chat_id=ID[&last=N]            the chat's messages (the newest N)
+    GET  /_sim/answers[?chat_id=ID]                    every button press and the bot's answer
 
 Example: ``curl -s localhost:8081/_sim/users -d '{"first_name": "Alice"}'``.
 """

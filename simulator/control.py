@@ -1,16 +1,24 @@
-"""A small JSON control API under /_sim/ so a person or another process can drive the world."""
+"""A small JSON control API under /_sim/ so a person or another process can drive the world.
+
+Every answer is JSON. A request with a missing or malformed field, or one naming a user, chat or
+message that does not exist, is answered 400 with `{"error": ..., "field": ...}`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 
 from simulator.driver import SimDriver
-from simulator.models import SimChat, SimMessage, SimUser
+from simulator.models import CallbackRecord, SimChat, SimMessage, SimUser
 from simulator.server import BotApiSimulator
+
+PRESS_WAIT = 5.0  # seconds /_sim/press waits for the bot's answer unless told otherwise
+PRESS_WAIT_MAX = 30.0
 
 
 def _user(u: SimUser) -> dict[str, Any]:
@@ -29,12 +37,96 @@ def _message(m: SimMessage) -> dict[str, Any]:
         "from": m.from_user.to_api() if m.from_user else None,
         "text": m.text,
         "caption": m.caption,
+        "photo": bool(m.photo),
+        "location": m.location,
         "buttons": m.buttons,
+        "force_reply": m.force_reply,
         "edit_count": m.edit_count,
         "deleted": m.deleted,
         "reply_to_message_id": m.reply_to_message_id,
         "service": m.service,
     }
+
+
+def _answer(c: CallbackRecord) -> dict[str, Any]:
+    """A button press and the bot's answer to it (answerCallbackQuery), if any yet."""
+    return {
+        "callback_query_id": c.id,
+        "user_id": c.user.id,
+        "chat_id": c.chat_id,
+        "message_id": c.message_id,
+        "data": c.data,
+        "answered": c.answered,
+        "text": c.answer.get("text"),
+        "show_alert": bool(c.answer.get("show_alert", False)),
+    }
+
+
+def _bad(field: str, error: str) -> NoReturn:
+    """Answer 400 naming the field."""
+    if f'"{field}"' not in error:
+        error = f'field "{field}": {error}'
+    body = json.dumps({"error": error, "field": field}, ensure_ascii=False)
+    raise web.HTTPBadRequest(text=body, content_type="application/json")
+
+
+class Fields:
+    """The fields of a request body (or query string), each checked for presence and type."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    @classmethod
+    async def of(cls, request: web.Request) -> Fields:
+        """The JSON object of a POST body; 400 if the body is not one."""
+        try:
+            values = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            _bad("body", "the body is not valid JSON")
+        if not isinstance(values, dict):
+            _bad("body", "the body must be a JSON object")
+        return cls(values)
+
+    def has(self, name: str) -> bool:
+        return self.values.get(name) is not None
+
+    def _get(self, name: str) -> Any:
+        if not self.has(name):
+            _bad(name, f'missing field "{name}"')
+        return self.values[name]
+
+    def integer(self, name: str) -> int:
+        value = self._get(name)
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            _bad(name, f'field "{name}" must be an integer')
+        try:
+            return int(value)
+        except ValueError:
+            _bad(name, f'field "{name}" must be an integer')
+
+    def number(self, name: str) -> float:
+        value = self._get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            _bad(name, f'field "{name}" must be a number')
+        try:
+            return float(value)
+        except ValueError:
+            _bad(name, f'field "{name}" must be a number')
+
+    def text(self, name: str) -> str:
+        value = self._get(name)
+        if not isinstance(value, str) or not value:
+            _bad(name, f'field "{name}" must be a non-empty string')
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        return self.text(name) if self.has(name) else None
+
+    def integers(self, name: str) -> list[int]:
+        value = self.values.get(name) or []
+        if not isinstance(value, list):
+            _bad(name, f'field "{name}" must be a list of integers')
+        return [Fields({name: v}).integer(name) for v in value]
 
 
 class ControlApi:
@@ -54,21 +146,36 @@ class ControlApi:
             web.post("/_sim/bot/add", self.add_bot),
             web.post("/_sim/bot/remove", self.remove_bot),
             web.post("/_sim/send", self.send_text),
+            web.post("/_sim/photo", self.send_photo),
+            web.post("/_sim/location", self.send_location),
             web.post("/_sim/press", self.press_button),
             web.get("/_sim/messages", self.messages),
+            web.get("/_sim/answers", self.answers),
         ]
 
-    def _u(self, user_id: Any) -> SimUser:
-        user = self.sim.world.users.get(int(user_id))
+    def _u(self, fields: Fields, name: str = "user_id") -> SimUser:
+        user_id = fields.integer(name)
+        user = self.sim.world.users.get(user_id)
         if user is None:
-            raise web.HTTPNotFound(text=f"no user {user_id}")
+            _bad(name, f"no user {user_id}")
         return user
 
-    def _c(self, chat_id: Any) -> SimChat:
-        chat = self.sim.world.chats.get(int(chat_id))
+    def _c(self, fields: Fields, name: str = "chat_id") -> SimChat:
+        chat_id = fields.integer(name)
+        chat = self.sim.world.chats.get(chat_id)
         if chat is None:
-            raise web.HTTPNotFound(text=f"no chat {chat_id}")
+            _bad(name, f"no chat {chat_id}")
         return chat
+
+    def _m(self, chat: SimChat, fields: Fields, name: str) -> SimMessage | None:
+        """The message of `chat` named by the optional field `name`."""
+        if not fields.has(name):
+            return None
+        message_id = fields.integer(name)
+        message = chat.messages.get(message_id)
+        if message is None:
+            _bad(name, f"no message {message_id} in chat {chat.id}")
+        return message
 
     async def state(self, request: web.Request) -> web.Response:
         """Users, chats, violations and stats."""
@@ -88,68 +195,126 @@ class ControlApi:
 
     async def create_user(self, request: web.Request) -> web.Response:
         """{"first_name", "username"?, "language_code"?} -> user."""
-        body = await request.json()
-        user = self.driver.create_user(
-            body["first_name"], body.get("username"), body.get("language_code", "vi")
-        )
+        f = await Fields.of(request)
+        language = f.optional_text("language_code") or "vi"
+        user = self.driver.create_user(f.text("first_name"), f.optional_text("username"), language)
         return _json(_user(user))
 
     async def create_group(self, request: web.Request) -> web.Response:
         """{"title", "members": [ids], "admins": [ids], "supergroup"?} -> chat."""
-        body = await request.json()
+        f = await Fields.of(request)
+        users = self.sim.world.users
+        for name in ("members", "admins"):
+            for user_id in f.integers(name):
+                if user_id not in users:
+                    _bad(name, f"no user {user_id}")
         chat = self.driver.create_group(
-            body["title"],
-            members=[self._u(i) for i in body.get("members", [])],
-            admins=[self._u(i) for i in body.get("admins", [])],
-            supergroup=bool(body.get("supergroup")),
+            f.text("title"),
+            members=[users[i] for i in f.integers("members")],
+            admins=[users[i] for i in f.integers("admins")],
+            supergroup=bool(f.values.get("supergroup")),
         )
         return _json(_chat(chat))
 
     async def start_private(self, request: web.Request) -> web.Response:
         """{"user_id", "payload"?} -> the private chat."""
-        body = await request.json()
-        chat = await self.driver.start_private(self._u(body["user_id"]), body.get("payload"))
+        f = await Fields.of(request)
+        user = self._u(f)
+        try:
+            chat = await self.driver.start_private(user, f.optional_text("payload"))
+        except AssertionError as exc:
+            _bad("payload", str(exc))
         return _json(_chat(chat))
 
     async def add_bot(self, request: web.Request) -> web.Response:
         """{"chat_id", "by", "as_admin"?}."""
-        body = await request.json()
-        chat, by = self._c(body["chat_id"]), self._u(body["by"])
-        await self.driver.add_bot(chat, by=by, as_admin=bool(body.get("as_admin")))
+        f = await Fields.of(request)
+        chat, by = self._c(f), self._u(f, "by")
+        await self.driver.add_bot(chat, by=by, as_admin=bool(f.values.get("as_admin")))
         return _json(_chat(chat))
 
     async def remove_bot(self, request: web.Request) -> web.Response:
         """{"chat_id", "by"}."""
-        body = await request.json()
-        chat = self._c(body["chat_id"])
-        await self.driver.remove_bot(chat, by=self._u(body["by"]))
+        f = await Fields.of(request)
+        chat, by = self._c(f), self._u(f, "by")
+        await self.driver.remove_bot(chat, by=by)
         return _json(_chat(chat))
 
     async def send_text(self, request: web.Request) -> web.Response:
         """{"user_id", "chat_id", "text", "reply_to"? (message id)} -> message."""
-        body = await request.json()
-        chat = self._c(body["chat_id"])
-        reply = chat.messages.get(int(body["reply_to"])) if body.get("reply_to") else None
-        msg = await self.driver.send_text(self._u(body["user_id"]), chat, body["text"], reply)
+        f = await Fields.of(request)
+        user, chat = self._u(f), self._c(f)
+        text, reply = f.text("text"), self._m(chat, f, "reply_to")
+        msg = await self._as_user(self.driver.send_text(user, chat, text, reply))
         return _json(_message(msg))
 
-    async def press_button(self, request: web.Request) -> web.Response:
-        """{"user_id", "chat_id", "label", "message_id"?} -> {"callback_query_id"}."""
-        body = await request.json()
-        chat = self._c(body["chat_id"])
-        msg = chat.messages.get(int(body["message_id"])) if body.get("message_id") else None
+    async def send_photo(self, request: web.Request) -> web.Response:
+        """{"user_id", "chat_id", "caption"?, "reply_to"?} -> message (a small PNG)."""
+        f = await Fields.of(request)
+        user, chat = self._u(f), self._c(f)
+        caption, reply = f.optional_text("caption"), self._m(chat, f, "reply_to")
+        msg = await self._as_user(self.driver.send_photo(user, chat, caption, reply_to=reply))
+        return _json(_message(msg))
+
+    async def send_location(self, request: web.Request) -> web.Response:
+        """{"user_id", "chat_id", "latitude", "longitude", "reply_to"?} -> message."""
+        f = await Fields.of(request)
+        user, chat = self._u(f), self._c(f)
+        latitude, longitude = f.number("latitude"), f.number("longitude")
+        if not -90 <= latitude <= 90:
+            _bad("latitude", 'field "latitude" must be between -90 and 90')
+        if not -180 <= longitude <= 180:
+            _bad("longitude", 'field "longitude" must be between -180 and 180')
+        reply = self._m(chat, f, "reply_to")
+        msg = await self._as_user(
+            self.driver.send_location(user, chat, latitude, longitude, reply_to=reply)
+        )
+        return _json(_message(msg))
+
+    async def _as_user(self, sending: Any) -> SimMessage:
+        """Await a driver call that sends as a user; 400 if that user may not write there."""
         try:
-            query_id = await self.driver.press_button(
-                self._u(body["user_id"]), chat, body["label"], msg
-            )
+            msg: SimMessage = await sending
+        except AssertionError as exc:  # not a member, or a chat that migrated
+            _bad("chat_id", str(exc))
+        return msg
+
+    async def press_button(self, request: web.Request) -> web.Response:
+        """{"user_id", "chat_id", "label", "message_id"?, "wait"? (seconds, default 5)} -> the
+        press and the bot's answer: {"callback_query_id", "answered", "text", "show_alert"}."""
+        f = await Fields.of(request)
+        user, chat = self._u(f), self._c(f)
+        label, msg = f.text("label"), self._m(chat, f, "message_id")
+        wait = f.number("wait") if f.has("wait") else PRESS_WAIT
+        if not 0 <= wait <= PRESS_WAIT_MAX:
+            _bad("wait", f'field "wait" must be between 0 and {PRESS_WAIT_MAX:g} seconds')
+        try:
+            query_id = await self.driver.press_button(user, chat, label, msg)
         except AssertionError as exc:
-            raise web.HTTPBadRequest(text=str(exc)) from exc
-        return _json({"callback_query_id": query_id})
+            _bad("label", str(exc))
+        record = self.sim.callbacks[query_id]
+        if wait > 0:
+            with contextlib.suppress(TimeoutError):  # reported as "answered": false
+                await self.driver.wait_for(lambda: record.answered, timeout=wait)
+        return _json(_answer(record))
 
     async def messages(self, request: web.Request) -> web.Response:
-        """?chat_id=… -> all messages of the chat."""
-        chat = self._c(request.query["chat_id"])
-        return _json([_message(m) for m in self.driver.messages(chat)])
+        """?chat_id=…[&last=N] -> the chat's messages, oldest first (only the newest N)."""
+        query = Fields(dict(request.query))
+        found = self.driver.messages(self._c(query))
+        if query.has("last"):
+            last = query.integer("last")
+            if last < 1:
+                _bad("last", 'field "last" must be at least 1')
+            found = found[-last:]
+        return _json([_message(m) for m in found])
+
+    async def answers(self, request: web.Request) -> web.Response:
+        """?chat_id=… (optional) -> every button press, oldest first, with the bot's answer."""
+        query = Fields(dict(request.query))
+        chat_id = self._c(query).id if query.has("chat_id") else None
+        records = [c for c in self.sim.callbacks.values() if chat_id in (None, c.chat_id)]
+        return _json([_answer(c) for c in records])
 
 
 def _json(data: Any) -> web.Response:

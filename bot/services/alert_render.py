@@ -51,7 +51,7 @@ def render_alert(
     lines.append("\n" + (f"<s>{body}</s>" if content.cancelled else body) + "\n")
     if content.lat is not None and content.lon is not None:
         lines.append(t(lang, "alert.location", url=Markup(map_url(content.lat, content.lon))))
-    when = content.valid_until.astimezone(tz).strftime("%H:%M %d/%m/%Y")
+    when = catalog.datetime(lang, content.valid_until, tz)
     lines.append(t(lang, "alert.valid_until", time=when))
     number = (
         t(lang, "alert.number", number=content.number)

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.areas import AdminUnits, Commune, clean_residential_name, residential_key
 from bot.services.chats import ChatRef, ensure_chat, get_chat, subscription_of
+from bot.services.flows import FlowKind, claim_flow
 from storage.db import SessionFactory
 from storage.models import Area, AreaKind, Subscription
 from storage.types import utcnow
@@ -141,10 +142,21 @@ class SubscriptionService:
         raise InvalidAreaName(name)
 
     async def subscribe(
-        self, ref: ChatRef, commune_code: str, residential_id: int | None, by_user: int
+        self,
+        ref: ChatRef,
+        commune_code: str,
+        residential_id: int | None,
+        by_user: int,
+        flow: str | None = None,
     ) -> SubscriptionView:
-        """Subscribe the group (replacing any earlier subscription) and return it."""
+        """Subscribe the group (replacing any earlier subscription) and return it.
+
+        `flow`: the token of the picker that chose the area; the flow ends with the change, and
+        StaleFlow (nothing changed) if it is no longer the group's current one.
+        """
         async with self._sessions() as session, session.begin():
+            if flow is not None:
+                await claim_flow(session, ref.telegram_id, FlowKind.SUBSCRIPTION, flow)
             commune = await self._commune_row(session, commune_code)
             area = commune
             if residential_id is not None:
@@ -168,13 +180,7 @@ class SubscriptionService:
         async with self._sessions() as session:
             chat = await get_chat(session, telegram_id)
             sub = await subscription_of(session, chat) if chat is not None else None
-            if sub is None:
-                return None
-            commune = await session.get(Area, sub.commune_id)
-            area = await session.get(Area, sub.area_id)
-        assert commune is not None and commune.code is not None
-        residential = area if area is not None and area.kind == AreaKind.RESIDENTIAL.value else None
-        return self._view(commune.code, residential, paused=sub.paused)
+            return await self._view_of(session, sub) if sub is not None else None
 
     async def min_severity(self, telegram_id: int) -> str | None:
         """The group's severity filter, or None if it has no subscription."""
@@ -193,17 +199,31 @@ class SubscriptionService:
             sub.min_severity, sub.updated_at = level, utcnow()
         return True
 
-    async def unsubscribe(self, telegram_id: int) -> SubscriptionView | None:
-        """Remove the group's subscription; returns what it was, or None if there was none."""
-        view = await self.status(telegram_id)
-        if view is None:
-            return None
+    async def unsubscribe(
+        self, telegram_id: int, flow: str | None = None
+    ) -> SubscriptionView | None:
+        """Remove the group's subscription; returns what it was, or None if there was none.
+
+        `flow`: the token of the confirmation pressed; StaleFlow (nothing changed) if it is no
+        longer the group's current flow.
+        """
         async with self._sessions() as session, session.begin():
+            if flow is not None:
+                await claim_flow(session, telegram_id, FlowKind.SUBSCRIPTION, flow)
             chat = await get_chat(session, telegram_id)
             sub = await subscription_of(session, chat) if chat is not None else None
-            if sub is not None:
-                await session.delete(sub)
+            if sub is None:
+                return None
+            view = await self._view_of(session, sub)
+            await session.delete(sub)
         return view
+
+    async def _view_of(self, session: AsyncSession, sub: Subscription) -> SubscriptionView:
+        commune = await session.get(Area, sub.commune_id)
+        area = await session.get(Area, sub.area_id)
+        assert commune is not None and commune.code is not None
+        residential = area if area is not None and area.kind == AreaKind.RESIDENTIAL.value else None
+        return self._view(commune.code, residential, paused=sub.paused)
 
     def _view(
         self, commune_code: str, residential: Area | None, *, paused: bool

@@ -293,7 +293,7 @@ async def test_bad_input_asks_the_step_again(
     await officer.press("Khác")
     await driver.wait_for_bot_message(officer.chat, contains="Bước 4/8")
     too_long = await officer.say("x" * 3501)
-    assert "vượt quá 3500" in (too_long.text or "")
+    assert "vượt quá 3.500" in (too_long.text or "")  # Vietnamese digit grouping
     await officer.say("Nội dung hợp lệ.")
     photo_step = await driver.wait_for_bot_message(officer.chat, contains="Bước 5/8")
     sent = await driver.send_document(officer.user, officer.chat, filename="anh.pdf")
