@@ -269,10 +269,16 @@ class TipService:
         self._secret: bytes | None = (
             config.hash_secret.encode() if config.hash_secret is not None else None
         )
+        self._submitted_hooks: list[Within[TipSubmitted]] = []
 
     @property
     def flow(self) -> TipFlow:
         return self._flow
+
+    def add_submitted_hook(self, hook: Within[TipSubmitted]) -> None:
+        """Run `hook` inside every submit's transaction, after the tip is written (the
+        composition root enqueues the officers' cards this way, so they commit with the tip)."""
+        self._submitted_hooks.append(hook)
 
     # -- the keyed hash ---------------------------------------------------------------------
 
@@ -424,8 +430,8 @@ class TipService:
             return self._flow.question(draft, refusal.notice)
         tip = await self._write_tip(session, person, sender, draft, language)
         submitted = await self._recipients(session, tip)
-        if within is not None:
-            await within(session, submitted)
+        for hook in (*self._submitted_hooks, *([within] if within is not None else [])):
+            await hook(session, submitted)
         log.info(
             "tip %s submitted: commune %s, %d officers, duty group %s",
             tip.id,

@@ -211,6 +211,29 @@ async def test_the_cards_are_enqueued_in_the_same_transaction(world: World) -> N
     assert await world.tips.draft(OTHER_RESIDENT) is not None
 
 
+async def test_registered_submit_hooks_run_in_the_same_transaction(world: World) -> None:
+    await world.officer(5_000_000_100, DONG_DA)
+    seen: list[int] = []
+
+    async def cards(session: object, sent: TipSubmitted) -> None:
+        seen.append(sent.tip_id)
+        targets = [Target(o.telegram_id, language=o.language) for o in sent.officers]
+        await enqueue(session, "tip_card", sent.tip_id, targets)  # type: ignore[arg-type]
+
+    world.tips.add_submitted_hook(cards)
+    sent = await submitted(world.tips, world.units)
+    assert seen == [sent.tip_id]
+    assert await count(world.sessions, Delivery, col(Delivery.ref_id) == sent.tip_id) == 1
+
+    async def failing(session: object, sent: TipSubmitted) -> None:
+        raise RuntimeError("the outbox is down")
+
+    world.tips.add_submitted_hook(failing)
+    with pytest.raises(RuntimeError):
+        await write_tip(world.tips, world.units, person=OTHER_RESIDENT)
+    assert await count(world.sessions, Tip) == 1  # the failed submission left nothing
+
+
 async def test_a_restart_loses_nothing(world: World) -> None:
     await world.tips.start(RESIDENT, seed=Photo("AgADseed"))
     await world.tips.answer(RESIDENT, Choice("theft"))
