@@ -1,13 +1,15 @@
 """What the delivery engine's kinds rely on: albums count N against the limits, copies count
 one and show no sender, uploads are counted and a file sent again by file_id keeps its name."""
 
+import httpx
 import pytest
 from telegram import Bot, InputMediaPhoto, MessageId
 from telegram.error import RetryAfter
 
 from simulator import BotApiSimulator, Limits, SimDriver
+from simulator.control import ControlApi
 from simulator.models import SimChat
-from tests.simulator.conftest import assert_spec_shape
+from tests.simulator.conftest import TOKEN, assert_spec_shape
 
 
 async def group_with_photos(driver: SimDriver, n: int) -> tuple[SimChat, list[str]]:
@@ -86,3 +88,25 @@ async def test_uploads_are_counted_and_a_document_keeps_its_name_by_file_id(
     await bot.send_media_group(chat.id, [InputMediaPhoto(b"one"), InputMediaPhoto(b"two")])
     assert sim.stats.uploads == {"sendPhoto": 1, "sendDocument": 1, "sendMediaGroup": 2}
     assert sim.violations == []
+
+
+async def test_the_control_api_shows_albums_documents_and_venues() -> None:
+    sim = BotApiSimulator(token=TOKEN)
+    sim.extra_routes.extend(ControlApi(sim).routes())
+    await sim.start()
+    try:
+        group, ids = await group_with_photos(SimDriver(sim), 2)
+        async with Bot(TOKEN, base_url=sim.base_url, base_file_url=sim.base_file_url) as bot:
+            await bot.send_media_group(group.id, [InputMediaPhoto(i) for i in ids])
+            await bot.send_document(group.id, b"id\n1\n", filename="canh-bao.csv")
+            await bot.send_venue(group.id, 21.0, 105.8, "Chợ Đống Đa", "Phố Khâm Thiên")
+        async with httpx.AsyncClient() as client:
+            url = f"http://{sim.host}:{sim.port}/_sim/messages"
+            shown = (await client.get(url, params={"chat_id": group.id, "last": 4})).json()
+    finally:
+        await sim.stop()
+    first, second, document, venue = shown
+    assert first["photo"] and first["album"] is not None and first["album"] == second["album"]
+    assert document["document"] == "canh-bao.csv" and document["album"] is None
+    assert venue["venue"] == {"title": "Chợ Đống Đa", "address": "Phố Khâm Thiên"}
+    assert venue["location"]["latitude"] == 21.0
