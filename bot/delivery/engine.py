@@ -333,22 +333,23 @@ class DeliveryEngine:
         progress = _Progress.of(c)
         try:
             outcome = await self._deliver(c, progress)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # stopping: keep what already went out, if we can
+            if progress.unrecorded:
+                await self._save_parts(c, progress)
             raise
         except Exception as exc:
             log.exception("delivery %s (%s %s) failed", c.id, c.kind, c.ref_id)
             outcome = self._transient(c, f"{type(exc).__name__}: {exc}")
         if outcome.action != "done" and progress.unrecorded:
-            outcome = await self._save_parts(c, progress, outcome)
+            await self._save_parts(c, progress)
         self._record(outcome, c)
 
-    async def _save_parts(self, c: Claim, progress: _Progress, outcome: _Outcome) -> _Outcome:
-        """Parts went out before the failure: the row must show them before it is retried."""
+    async def _save_parts(self, c: Claim, progress: _Progress) -> None:
+        """Parts went out before a failure: the row must show them before it is retried."""
         try:
             await self._in_transaction(outbox.record_parts, progress.record(c))
         except Exception:  # the retry may then resend those parts
             log.exception("recording the parts sent of delivery %s failed", c.id)
-        return outcome
 
     async def _deliver(self, c: Claim, p: _Progress) -> _Outcome:
         for _ in range(3):  # a group may be migrated more than once in theory
