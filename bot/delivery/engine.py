@@ -52,6 +52,7 @@ class _Outcome:
     count_attempt: bool = True
     parts_sent: int = 1
     part_message_ids: str | None = None
+    parts_total: int = 1
 
     async def apply(self, session: AsyncSession) -> None:
         """Record a retry or a failure ("done" outcomes are written together by `_apply`)."""
@@ -72,6 +73,7 @@ class _Outcome:
             self.note,
             self.parts_sent,
             self.part_message_ids,
+            self.parts_total,
         )
 
 
@@ -84,7 +86,7 @@ class _Progress:
     is_photo: bool
     ids: list[list[int]]  # message ids per part sent, the main message first
     edit_due: bool
-    total: int | None = None  # parts of the rendering, once rendered
+    total: int | None = None  # the copy's parts: fixed at its first send
     unrecorded: bool = False  # a part went out that the row does not show yet
     note: str | None = None
 
@@ -95,7 +97,8 @@ class _Progress:
         ids = json.loads(c.part_message_ids) if c.part_message_ids else [[c.message_id]]
         ids = ids[: max(1, c.parts_sent)]
         due = c.content_version > c.sent_version
-        return cls(c.telegram_chat_id, c.message_id, c.is_photo, ids, due)
+        total = c.parts_total or None
+        return cls(c.telegram_chat_id, c.message_id, c.is_photo, ids, due, total)
 
     @property
     def parts_sent(self) -> int:
@@ -115,7 +118,7 @@ class _Progress:
 
     def record(self, c: Claim) -> outbox.Done:
         """The row as it stands: every part sent so far shows version `c.content_version`."""
-        assert self.message_id is not None
+        assert self.message_id is not None and self.total is not None
         return outbox.Done(
             c.id,
             c.content_version,
@@ -124,6 +127,7 @@ class _Progress:
             self.note,
             self.parts_sent,
             self.part_message_ids(),
+            self.total,
         )
 
 
@@ -385,7 +389,9 @@ class DeliveryEngine:
         kind = self._kind(c.kind)
         out, markup = await self._render(c, kind, p.chat_id)
         later = later_parts(out)
-        p.total = 1 + len(later)
+        # A copy keeps the parts it was first sent with: an edit adds none (and one that
+        # dropped some leaves nothing more to send).
+        p.total = min(p.total or 1 + len(later), 1 + len(later))
         if p.message_id is None:
             p.message_id = await self._parts.send_main(p.chat_id, out, markup, c.priority)
             p.is_photo = out.has_caption
@@ -414,6 +420,7 @@ class DeliveryEngine:
             done.note,
             parts_sent=done.parts_sent,
             part_message_ids=done.part_message_ids,
+            parts_total=done.parts_total,
         )
 
     def _transient(self, c: Claim, error: str) -> _Outcome:

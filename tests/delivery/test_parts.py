@@ -73,7 +73,9 @@ async def send_cards(db: Db, targets: list[Target], engine: DeliveryEngine, ref:
 
 async def all_sent(db: Db, ref: int, parts: int) -> bool:
     found = await rows(db, ref)
-    return bool(found) and all(r.parts_sent == parts and r.next_attempt_at is None for r in found)
+    return bool(found) and all(
+        r.parts_sent == r.parts_total == parts and r.next_attempt_at is None for r in found
+    )
 
 
 def assert_card(messages: list[SimMessage], album: int, title: str = "Tin R-") -> None:
@@ -312,3 +314,33 @@ async def test_a_kind_this_process_does_not_know_is_left_for_one_that_does(
 
 async def _cards_sent(db: Db) -> bool:
     return all(r.parts_sent == 3 for r in await rows(db, 10) if r.kind == KIND)
+
+
+async def test_an_edit_never_adds_parts_to_a_copy_already_sent(
+    db: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    album = await photo_ids(driver, 2)
+    targets = await add_groups(driver, db, 2)
+    later: dict[str, tuple[str, ...]] = {"album": ()}
+
+    async def render(ref_id: int, language: str | None, chat_id: int) -> Outgoing:
+        text = TEXTS.get(ref_id, f"Tin R-{ref_id}")
+        return Outgoing(text, album=later["album"])
+
+    engine = await start(engines, db, OutgoingKind(KIND, render, per_chat=False))
+    await send_cards(db, targets, engine, 11)
+    await wait_until(lambda: all_sent(db, 11, 1))
+    later["album"], TEXTS[11] = album, "Tin R-11 (có ảnh)"
+    async with db.sessions() as session, session.begin():
+        await request_edit(session, KIND, 11)
+    engine.notify()
+
+    async def edited() -> bool:
+        return all(r.sent_version == 2 for r in await rows(db, 11))
+
+    await wait_until(edited)
+    for t in targets:
+        (main,) = driver.bot_messages(sim.world.chats[t.telegram_chat_id])
+        assert main.edited and main.text == "Tin R-11 (có ảnh)"
+    assert sim.stats.calls["sendMediaGroup"] == 0
+    assert {(r.parts_total, r.parts_sent) for r in await rows(db, 11)} == {(1, 1)}
