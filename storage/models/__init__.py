@@ -11,7 +11,7 @@ from storage.models.alerts import (
 )
 from storage.models.areas import Area, AreaKind
 from storage.models.chats import Chat, ChatKind
-from storage.models.delivery import Delivery, DeliveryStatus
+from storage.models.delivery import Delivery, DeliveryStatus, UploadedFile
 from storage.models.jobs import JobStatus, ScheduledJob
 from storage.models.kv import Setting
 from storage.models.officers import AuditEntry, Officer
@@ -62,5 +62,6 @@ __all__ = [
     "TipMedia",
     "TipMessage",
     "TipState",
+    "UploadedFile",
     "User",
 ]
