@@ -32,7 +32,7 @@ from bot.delivery.outbox import (
 )
 from bot.delivery.outgoing import DeliveryStats, Outgoing, Target
 from bot.i18n import Catalog
-from bot.services.alert_copies import CopyLookup, delivered_chat
+from bot.services.alert_copies import CopyLookup
 from bot.services.alert_render import (
     ACK_PREFIX,
     MAX_ALERT_NUMBER,
@@ -61,13 +61,12 @@ from storage.models import (
     AlertVersion,
     AlertVersionKind,
     Area,
-    AreaKind,
-    Chat,
     CorrectionStatus,
     Delivery,
     Officer,
-    Subscription,
 )
+from storage.queries import areas, groups
+from storage.queries.deliveries import delivered_chat
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -241,13 +240,7 @@ class AlertService:
         """Residential areas created under the commune, by name (at most 48)."""
         async with self._sessions() as session:
             commune = await _commune_area(session, commune_code)
-            rows = await session.exec(
-                select(Area)
-                .where(col(Area.parent_id) == commune.id)
-                .where(col(Area.kind) == AreaKind.RESIDENTIAL.value)
-                .order_by(func.lower(Area.name))
-                .limit(48)
-            )
+            rows = await areas.residential_areas(session, commune.id, limit=48)
             return [ResidentialChoice(a.id or 0, a.name) for a in rows]
 
     async def target_label(self, officer: OfficerView, draft: Draft) -> str:
@@ -299,23 +292,15 @@ class AlertService:
 
     async def _audience(
         self, session: AsyncSession, officer: OfficerView, draft: Draft
-    ) -> list[tuple[int, int, str | None, str]]:
+    ) -> list[groups.Member]:
         """(chats.id, telegram id, language, min severity) of every active subscribed group."""
-        query = (
-            select(Chat.id, Chat.telegram_id, Chat.language, Subscription.min_severity)
-            .join(Subscription, col(Subscription.chat_id) == col(Chat.id))
-            .where(col(Subscription.paused).is_(False), col(Chat.bot_member).is_(True))
-        )
         if draft.target_kind == "province":
-            query = query.where(col(Subscription.province_code) == officer.jurisdiction.code)
-        else:
-            commune = await _commune_area(session, draft.commune_code or "")
-            query = query.where(col(Subscription.commune_id) == commune.id)
-            if draft.target_kind == "residential":
-                wanted = [*draft.residential_ids, commune.id]
-                query = query.where(col(Subscription.area_id).in_(wanted))
-        rows = await session.exec(query.order_by(col(Chat.id)))
-        return [(r[0] or 0, r[1], r[2], r[3]) for r in rows]
+            return await groups.audience(session, province_code=officer.jurisdiction.code)
+        commune = await _commune_area(session, draft.commune_code or "")
+        wanted = None
+        if draft.target_kind == "residential":
+            wanted = [*draft.residential_ids, commune.id or 0]
+        return await groups.audience(session, commune_id=commune.id, area_ids=wanted)
 
     # -- confirm, correct, end ------------------------------------------------------------
 
@@ -712,10 +697,7 @@ async def _actor_label(session: AsyncSession, telegram_id: int) -> str:
 
 
 async def _commune_area(session: AsyncSession, code: str) -> Area:
-    result = await session.exec(
-        select(Area).where(col(Area.code) == code, col(Area.kind) == AreaKind.COMMUNE.value)
-    )
-    area = result.first()
+    area = await areas.commune_area(session, code)
     if area is None:
         raise AlertError("compose.outside_jurisdiction")
     return area
