@@ -61,10 +61,12 @@ from storage.models import (
     AlertVersion,
     AlertVersionKind,
     Area,
+    AreaKind,
     CorrectionStatus,
     Delivery,
     Officer,
 )
+from storage.queries import alerts as alert_queries
 from storage.queries import areas, groups
 from storage.queries.deliveries import delivered_chat
 from storage.types import utcnow
@@ -342,6 +344,9 @@ class AlertService:
             session.add(alert)
             await session.flush()
             assert alert.id is not None
+            alert_queries.add_targets(
+                session, alert.id, await _target_areas(session, officer, draft)
+            )
             _add_version(session, alert, AlertVersionKind.ORIGINAL, officer_id)
             audience = await self._audience(session, officer, draft)
             targets = [
@@ -373,6 +378,7 @@ class AlertService:
             draft_token=draft.token,
             officer_telegram_id=officer.telegram_id,
             issuer=content.issuer,
+            issuer_code=officer.jurisdiction.code,
             target_kind=draft.target_kind or "commune",
             target_codes=json.dumps(targets),
             target_label=content.area[:512],
@@ -518,20 +524,22 @@ class AlertService:
         alert = await session.get(Alert, alert_id)
         if alert is None:
             raise AlertError("manage.unknown_alert", number=alert_id)
-        if not await self._may_manage(actor, alert):
+        if not await self._may_manage(session, actor, alert):
             raise AlertError("manage.not_yours", number=alert_id)
         return alert
 
-    async def _may_manage(self, actor: int, alert: Alert) -> bool:
+    async def _may_manage(self, session: AsyncSession, actor: int, alert: Alert) -> bool:
+        """The sender, a superadmin, and the officers of an area the alert was sent to."""
         if self._officers.is_superadmin(actor) or actor == alert.officer_telegram_id:
             return True
         officer = await self._officers.officer(actor)
-        if officer is None:
+        if officer is None or alert.id is None:
             return False
-        targets = json.loads(alert.target_codes or "{}")
-        if officer.jurisdiction.kind == "province":
-            return bool(officer.jurisdiction.code == targets.get("province"))
-        return bool(officer.jurisdiction.code == targets.get("commune"))
+        where = officer.jurisdiction
+        targets = await alert_queries.targets_of(session, alert.id)
+        if where.kind == "province":
+            return any(t.province_code == where.code for t in targets)
+        return any(t.commune_code == where.code for t in targets)
 
     # -- receipts and status --------------------------------------------------------------
 
@@ -694,6 +702,21 @@ async def _actor_label(session: AsyncSession, telegram_id: int) -> str:
     result = await session.exec(select(Officer.id).where(col(Officer.telegram_id) == telegram_id))
     row_id = result.first()
     return f"officer row #{row_id}" if row_id is not None else "a superadmin"
+
+
+async def _target_areas(session: AsyncSession, officer: OfficerView, draft: Draft) -> list[Area]:
+    """The rows of the areas the draft is sent to: the province, the commune, or the chosen
+    residential areas of the commune."""
+    if draft.target_kind == "province":
+        province = await areas.area_by_code(session, officer.jurisdiction.code, AreaKind.PROVINCE)
+        if province is None:
+            raise AlertError("compose.outside_jurisdiction")
+        return [province]
+    commune = await _commune_area(session, draft.commune_code or "")
+    if draft.target_kind != "residential":
+        return [commune]
+    chosen = set(draft.residential_ids)
+    return [a for a in await areas.residential_areas(session, commune.id) if a.id in chosen]
 
 
 async def _commune_area(session: AsyncSession, code: str) -> Area:
