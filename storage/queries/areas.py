@@ -49,3 +49,11 @@ async def residential_by_key(
         )
     )
     return result.first()
+
+
+async def communes_in(session: AsyncSession, province_code: str | None) -> dict[int, str]:
+    """Commune row -> official code, for one province or everywhere."""
+    query = select(Area.id, Area.code).where(col(Area.kind) == AreaKind.COMMUNE.value)
+    if province_code is not None:
+        query = query.where(col(Area.province_code) == province_code)
+    return {area_id: code for area_id, code in await session.exec(query) if area_id and code}
