@@ -13,8 +13,9 @@ What the figures mean:
 - tips *from* an area were sent about a commune of it (a residential area: through its groups'
   links); a tip is *overdue* when officers did not answer it (acknowledge, or close) within its
   deadline (TIP_ACK_URGENT_MINUTES or TIP_ACK_HOURS), as things stood at the period's end;
-- a group *cần kiểm tra* (needs checking) received alerts in the four weeks before the end of
-  the period, acknowledged none in that time, and has been subscribed for at least four weeks.
+- a group *cần kiểm tra* (needs checking) received copies of the alerts sent in the four weeks
+  before the end of the period, acknowledged none of them, and has been subscribed for at
+  least four weeks.
 """
 
 from __future__ import annotations
@@ -408,23 +409,32 @@ class _Computation:
 
     async def figures(self, scope: Scope, label: str, period: Period, units: AdminUnits) -> Figures:
         previous = period.previous()
+        province = scope.kind == ScopeKind.PROVINCE
         mix = await alert_q.alert_mix(self._session, self._alert_ids(), period.start, period.end)
-        groups = await self._groups(period)
-        current = await self._totals(period, sum(n for *_, n in mix), groups)
-        before = await self._totals(previous, await self._alert_count(previous), None)
+        wanted = [AckBy.ALL, AckBy.ALERT, AckBy.CHAT] + ([AckBy.COMMUNE] if province else [])
+        acks = await self._acks(period, wanted)
+        groups = await self._groups(period, acks[AckBy.CHAT])
+        current = Totals(
+            sum(n for *_, n in mix),
+            acks[AckBy.ALL].get(0, Acks()),
+            (await self._tips(period)).get(0, TipFigures()),
+            len(groups),
+        )
         communes: list[CommuneFigures] = []
-        if scope.kind == ScopeKind.PROVINCE:
-            communes = await self.communes(self._where.province_code, period, units)
+        if province:
+            communes = await self.communes(
+                self._where.province_code, period, units, acks[AckBy.COMMUNE]
+            )
         return Figures(
             scope=scope,
             area=label,
             period=period,
             current=current,
-            previous=before,
+            previous=await self._previous(previous),
             by_severity=_by_severity(mix),
             by_category=_ranked(_tally(mix, 1)),
             top_tip_categories=await self._tip_categories(period),
-            alerts=tuple(await self._alerts(period)),
+            alerts=tuple(await self._alerts(period, acks[AckBy.ALERT])),
             groups=tuple(groups),
             communes=tuple(communes),
             attention=tuple(_attention(communes)),
@@ -433,17 +443,13 @@ class _Computation:
     def _alert_ids(self) -> Any:
         return self._where.alert_ids(ALERT_KIND)
 
-    async def _alert_count(self, period: Period) -> int:
-        mix = await alert_q.alert_mix(self._session, self._alert_ids(), period.start, period.end)
-        return sum(n for *_, n in mix)
-
-    async def _acks(self, period: Period, by: AckBy) -> dict[int, Acks]:
-        """Acknowledgement figures of the period's alerts, grouped `by`."""
-        groups = self._where.subscriptions()
-        args = (self._session, ALERT_KIND, groups, period.start, period.end, by)
-        counts = await delivery_q.ack_counts(*args)
-        medians = await delivery_q.ack_medians(*args)
-        return {k: Acks(n, acked, medians.get(k)) for k, (n, acked) in counts.items()}
+    async def _acks(self, period: Period, groupings: list[AckBy]) -> dict[AckBy, dict[int, Acks]]:
+        """Acknowledgement figures of the alerts sent to the area in the period, grouped."""
+        ids = alert_q.sent_in(self._alert_ids(), period.start, period.end)
+        found = await delivery_q.ack_figures(
+            self._session, ALERT_KIND, ids, self._where.chat_ids(), groupings
+        )
+        return {by: {k: Acks(*row) for k, row in rows.items()} for by, rows in found.items()}
 
     async def _tips(self, period: Period, by: Any = None) -> dict[Any, TipFigures]:
         args = (self._session, self._where.tips(), period.start, period.end)
@@ -453,93 +459,103 @@ class _Computation:
             k: TipFigures(*c, median_response_minutes=medians.get(k)) for k, c in counts.items()
         }
 
-    async def _totals(
-        self, period: Period, alerts: int, groups: list[GroupFigures] | None
-    ) -> Totals:
-        acks = (await self._acks(period, AckBy.ALL)).get(0, Acks())
-        tips = (await self._tips(period)).get(0, TipFigures())
-        if groups is None:
-            active = await group_q.active_groups(
-                self._session, self._where.subscriptions(), period.end
-            )
-            return Totals(alerts, acks, tips, len(active))
-        return Totals(alerts, acks, tips, len(groups))
+    async def _received(self, period: Period, by: Any) -> dict[Any, int]:
+        """key -> tips received (no other figure: cheaper)."""
+        counts = await tip_q.tip_counts(
+            self._session, self._where.tips(), period.start, period.end, self._deadlines, by
+        )
+        return {k: c.received for k, c in counts.items()}
 
-    async def _alerts(self, period: Period) -> list[AlertFigures]:
+    async def _previous(self, period: Period) -> Totals:
+        """The totals of the period before, for the change."""
+        alerts = await alert_q.alert_mix(self._session, self._alert_ids(), period.start, period.end)
+        acks = await self._acks(period, [AckBy.ALL])
+        active = await group_q.active_groups(self._session, self._where.subscriptions(), period.end)
+        return Totals(
+            sum(n for *_, n in alerts),
+            acks[AckBy.ALL].get(0, Acks()),
+            (await self._tips(period)).get(0, TipFigures()),
+            len(active),
+        )
+
+    async def _alerts(self, period: Period, acks: dict[int, Acks]) -> list[AlertFigures]:
         rows = await alert_q.alerts_sent(self._session, self._alert_ids(), period.start, period.end)
-        acks = await self._acks(period, AckBy.ALERT)
         return [
             AlertFigures(
-                r.id,
-                r.severity,
-                r.category,
-                r.created_at,
-                r.exercise,
-                r.status == "cancelled",
-                acks.get(r.id, Acks()),
+                id=r.id,
+                severity=r.severity,
+                category=r.category,
+                sent_at=r.created_at,
+                exercise=r.exercise,
+                cancelled=r.status == "cancelled",
+                acks=acks.get(r.id, Acks()),
             )
             for r in rows
         ]
 
-    async def _groups(self, period: Period) -> list[GroupFigures]:
+    async def _groups(self, period: Period, acks: dict[int, Acks]) -> list[GroupFigures]:
         """Every active group of the area with its figures and its "cần kiểm tra" flag."""
-        subscriptions = self._where.subscriptions()
-        active = await group_q.active_groups(self._session, subscriptions, period.end)
-        acks = await self._acks(period, AckBy.CHAT)
+        active = await group_q.active_groups(self._session, self._where.subscriptions(), period.end)
         quiet = await self._quiet(period.end)
         tips = await self._tips_per_area(period, active)
+        settled = period.end - QUIET_WINDOW  # subscribed before: old enough to judge
         return [
             GroupFigures(
-                g.chat_id,
-                g.telegram_id,
-                g.title,
-                g.area_id,
-                acks.get(g.chat_id, Acks()),
-                tips.get(g.area_id, 0),
-                g.chat_id in quiet and g.subscribed_at <= period.end - QUIET_WINDOW,
+                chat_id=g.chat_id,
+                telegram_id=g.telegram_id,
+                title=g.title,
+                area_id=g.area_id,
+                acks=acks.get(g.chat_id, Acks()),
+                tips=tips.get(g.area_id, 0),
+                needs_check=g.chat_id in quiet and g.subscribed_at <= settled,
             )
             for g in active
         ]
 
     async def _quiet(self, end: datetime) -> set[int]:
-        """Groups that received alerts in the four weeks before `end` and acknowledged none."""
-        delivered, acknowledged = await delivery_q.recent_activity(
-            self._session, ALERT_KIND, self._where.subscriptions(), end - QUIET_WINDOW, end
-        )
-        return {chat for chat, n in delivered.items() if n and not acknowledged.get(chat)}
+        """Groups that received copies of the alerts sent in the four weeks before `end` and
+        acknowledged none of them."""
+        window = await self._acks(Period(end - QUIET_WINDOW, end), [AckBy.CHAT])
+        return {chat for chat, acks in window[AckBy.CHAT].items() if not acks.acknowledged}
 
     async def _tips_per_area(
         self, period: Period, active: Iterable[group_q.ActiveGroup]
     ) -> dict[int, int]:
         """Area row -> tips received from it: a commune's by commune code, a residential
         area's through its groups' links."""
-        by_commune = await self._tips(period, col(Tip.commune_code))
-        by_source = await self._tips(period, col(Tip.source_area_id))
+        by_commune = await self._received(period, col(Tip.commune_code))
+        by_source = await self._received(period, col(Tip.source_area_id))
         codes = await area_q.communes_in(self._session, self._where.province_code)
         found: dict[int, int] = {}
         for group in active:
             if group.area_id == group.commune_id:
-                tips = by_commune.get(codes.get(group.commune_id))
+                found[group.area_id] = by_commune.get(codes.get(group.commune_id), 0)
             else:
-                tips = by_source.get(group.area_id)
-            found[group.area_id] = tips.received if tips else 0
+                found[group.area_id] = by_source.get(group.area_id, 0)
         return found
 
     async def _tip_categories(self, period: Period) -> tuple[tuple[str, int], ...]:
-        per = await self._tips(period, col(Tip.category))
-        return _ranked(Counter({c: t.received for c, t in per.items()}))[:TOP_CATEGORIES]
+        per = await self._received(period, col(Tip.category))
+        return _ranked(Counter(per))[:TOP_CATEGORIES]
 
     async def communes(
-        self, province_code: str | None, period: Period, units: AdminUnits
+        self,
+        province_code: str | None,
+        period: Period,
+        units: AdminUnits,
+        acks: dict[int, Acks] | None = None,
     ) -> list[CommuneFigures]:
-        """The per-commune table of a province (or of the country), by code."""
-        where = AreaFilter(province_code=province_code)
+        """The per-commune table of a province (or of the country), by code; `acks` by commune
+        row when already computed."""
+        table_of = _Computation(
+            self._session, AreaFilter(province_code=province_code), self._deadlines
+        )
         session, start, end = self._session, period.start, period.end
         codes = await area_q.communes_in(session, province_code)
-        active = await group_q.active_per_commune(session, where.subscriptions(), end)
+        active = await group_q.active_per_commune(session, table_of._where.subscriptions(), end)
         wide, per_commune = await alert_q.alerts_per_area(session, province_code, start, end)
-        table_of = _Computation(session, where, self._deadlines)
-        acks = await table_of._acks(period, AckBy.COMMUNE)
+        if acks is None:
+            acks = (await table_of._acks(period, [AckBy.COMMUNE]))[AckBy.COMMUNE]
         tips = await table_of._tips(period, col(Tip.commune_code))
         table = []
         for commune_id, code in sorted(codes.items(), key=operator.itemgetter(1)):
@@ -548,14 +564,14 @@ class _Computation:
                 continue
             table.append(
                 CommuneFigures(
-                    code,
-                    unit.name,
-                    unit.province_code,
-                    unit.province_name,
-                    active.get(commune_id, 0),
-                    wide.get(unit.province_code, 0) + per_commune.get(commune_id, 0),
-                    acks.get(commune_id, Acks()),
-                    tips.get(code, TipFigures()),
+                    code=code,
+                    name=unit.name,
+                    province_code=unit.province_code,
+                    province_name=unit.province_name,
+                    active_groups=active.get(commune_id, 0),
+                    alerts=wide.get(unit.province_code, 0) + per_commune.get(commune_id, 0),
+                    acks=acks.get(commune_id, Acks()),
+                    tips=tips.get(code, TipFigures()),
                 )
             )
         return table

@@ -69,6 +69,11 @@ class AlertRow(NamedTuple):
     status: str
 
 
+def sent_in(ids: Select[Any], start: datetime, end: datetime) -> Select[Any]:
+    """The ids among `ids` of the alerts sent in [start, end)."""
+    return core_select(col(Alert.id)).where(_sent_in(ids, start, end))
+
+
 def _sent_in(ids: Select[Any], start: datetime, end: datetime) -> ColumnElement[bool]:
     return and_(col(Alert.id).in_(ids), col(Alert.created_at) >= start, col(Alert.created_at) < end)
 

@@ -5,18 +5,17 @@ delivery engine in bot/delivery/outbox.py: its result type is part of the engine
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, literal_column
+from sqlalchemy import and_, case, func, literal_column, union_all
 from sqlalchemy import select as core_select
-from sqlalchemy.sql.selectable import Select
+from sqlalchemy.sql.selectable import CTE, Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Alert, AlertAck, Chat, Delivery, Subscription
-from storage.queries.sql import PRECISION, medians, minutes_between
+from storage.models import AlertAck, Chat, Delivery, Subscription
+from storage.queries.sql import PRECISION, minutes_between
 
 
 async def delivered_chat(
@@ -38,32 +37,35 @@ async def delivered_chat(
 class AckBy(StrEnum):
     """How acknowledgement figures are grouped."""
 
-    ALL = "all"
+    ALL = "all"  # one row, key 0
     ALERT = "alert"  # by alert id
     CHAT = "chat"  # by the group's chats row
-    COMMUNE = "commune"  # by the commune row the group subscribes to
+    COMMUNE = "commune"  # by the commune row the group subscribes to now
 
 
-def _key(by: AckBy) -> Any:
-    keys = {
-        AckBy.ALL: literal_column("0"),
-        AckBy.ALERT: col(Delivery.ref_id),
-        AckBy.CHAT: col(Delivery.chat_id),
-        AckBy.COMMUNE: col(Subscription.commune_id),
-    }
-    return keys[by].label("k")
+class AckRow(NamedTuple):
+    """Copies delivered, copies acknowledged, median minutes from delivery to acknowledgement."""
+
+    delivered: int
+    acknowledged: int
+    median_minutes: float | None
 
 
-def _copies(
-    columns: Sequence[Any], kind: str, groups: ColumnElement[bool], start: datetime, end: datetime
-) -> Select[Any]:
-    """Delivered copies of the alerts sent in [start, end) to the groups whose subscription
-    matches `groups`, each with its group's acknowledgement when there is one."""
-    return (
+def _copies(kind: str, alert_ids: Select[Any], chat_ids: Select[Any] | None, communes: bool) -> CTE:
+    """One row per delivered copy of the alerts `alert_ids` (to the groups `chat_ids`, or to
+    any group): its alert, group, the group's commune (`communes`) and the minutes its group
+    took to acknowledge it (NULL if it did not). Materialised once per statement."""
+    minutes = minutes_between(col(AlertAck.created_at), col(Delivery.delivered_at))
+    columns = [
+        col(Delivery.ref_id).label("alert"),
+        col(Delivery.chat_id).label("chat"),
+        minutes.label("v"),
+    ]
+    if communes:
+        columns.append(col(Subscription.commune_id).label("commune"))
+    copies = (
         core_select(*columns)
         .select_from(Delivery)
-        .join(Alert, col(Alert.id) == col(Delivery.ref_id))
-        .join(Subscription, col(Subscription.chat_id) == col(Delivery.chat_id))
         .outerjoin(
             AlertAck,
             and_(
@@ -73,70 +75,59 @@ def _copies(
         )
         .where(
             col(Delivery.kind) == kind,
+            col(Delivery.ref_id).in_(alert_ids),
             col(Delivery.delivered_at).is_not(None),
-            col(Alert.created_at) >= start,
-            col(Alert.created_at) < end,
-            groups,
         )
     )
+    if communes:
+        copies = copies.outerjoin(Subscription, col(Subscription.chat_id) == col(Delivery.chat_id))
+    if chat_ids is not None:
+        copies = copies.where(col(Delivery.chat_id).in_(chat_ids))
+    return copies.cte("copies").prefix_with("MATERIALIZED")
 
 
-async def ack_counts(
+def _grouped(copies: CTE, by: AckBy) -> Select[Any]:
+    """(grouping, key, copies, acknowledged, median) per key, in one window pass: within each
+    key the acknowledged copies sort first by minutes, and the median is the average of the
+    middle one or two of them."""
+    key = None if by == AckBy.ALL else copies.c[by.value]
+    v = copies.c.v
+    ranked = core_select(
+        (key if key is not None else literal_column("0")).label("k"),
+        v,
+        func.row_number().over(partition_by=key, order_by=[v.is_(None), v]).label("rn"),
+        func.count(v).over(partition_by=key).label("nv"),
+        func.count().over(partition_by=key).label("n"),
+    ).subquery(f"ranked_{by.value}")
+    r = ranked.c
+    middle = and_(r.v.is_not(None), r.rn * 2 >= r.nv, r.rn * 2 <= r.nv + 2)
+    grouped = core_select(
+        literal_column(f"'{by.value}'").label("g"),
+        r.k if key is not None else literal_column("0"),
+        func.max(r.n),
+        func.max(r.nv),
+        func.avg(case((middle, r.v))),
+    )
+    return grouped if key is None else grouped.group_by(r.k)
+
+
+async def ack_figures(
     session: AsyncSession,
     kind: str,
-    groups: ColumnElement[bool],
-    start: datetime,
-    end: datetime,
-    by: AckBy,
-) -> dict[int, tuple[int, int]]:
-    """key -> (copies delivered, copies acknowledged) of the alerts sent in [start, end)."""
-    key = _key(by)
-    statement = _copies([key, func.count(), func.count(col(AlertAck.id))], kind, groups, start, end)
-    if by != AckBy.ALL:
-        statement = statement.group_by(key)
-    result = await _run(session, statement)
-    return {k or 0: (int(n), int(acked)) for k, n, acked in result if n}
-
-
-async def ack_medians(
-    session: AsyncSession,
-    kind: str,
-    groups: ColumnElement[bool],
-    start: datetime,
-    end: datetime,
-    by: AckBy,
-) -> dict[int, float]:
-    """key -> median minutes from delivery to the group's acknowledgement."""
-    minutes = minutes_between(col(AlertAck.created_at), col(Delivery.delivered_at)).label("v")
-    values = _copies([_key(by), minutes], kind, groups, start, end)
-    result = await _run(session, medians(values.where(col(AlertAck.id).is_not(None))))
-    return {k or 0: round(float(v), PRECISION) for k, v in result}
-
-
-async def recent_activity(
-    session: AsyncSession, kind: str, groups: ColumnElement[bool], since: datetime, until: datetime
-) -> tuple[dict[int, int], dict[int, int]]:
-    """Per group (chats row): copies delivered and acknowledgements given in [since, until)."""
-    delivered = await _run(
-        session,
-        core_select(col(Delivery.chat_id), func.count())
-        .join(Subscription, col(Subscription.chat_id) == col(Delivery.chat_id))
-        .where(
-            col(Delivery.kind) == kind,
-            col(Delivery.delivered_at) >= since,
-            col(Delivery.delivered_at) < until,
-            groups,
-        )
-        .group_by(col(Delivery.chat_id)),
-    )
-    acknowledged = await _run(
-        session,
-        core_select(col(AlertAck.chat_id), func.count())
-        .join(Subscription, col(Subscription.chat_id) == col(AlertAck.chat_id))
-        .where(col(AlertAck.created_at) >= since, col(AlertAck.created_at) < until, groups)
-        .group_by(col(AlertAck.chat_id)),
-    )
-    return {c: int(n) for c, n in delivered}, {c: int(n) for c, n in acknowledged}
+    alert_ids: Select[Any],
+    chat_ids: Select[Any] | None,
+    groupings: Sequence[AckBy],
+) -> dict[AckBy, dict[int, AckRow]]:
+    """For each grouping, key -> figures of the delivered copies of the alerts `alert_ids` to
+    the groups `chat_ids` (None: to any group), in one statement over one scan of the copies."""
+    copies = _copies(kind, alert_ids, chat_ids, AckBy.COMMUNE in groupings)
+    result = await _run(session, union_all(*(_grouped(copies, by) for by in groupings)))
+    found: dict[AckBy, dict[int, AckRow]] = {by: {} for by in groupings}
+    for grouping, key, delivered, acknowledged, median in result:
+        if delivered:
+            median = round(float(median), PRECISION) if median is not None else None
+            found[AckBy(grouping)][key or 0] = AckRow(int(delivered), int(acknowledged), median)
+    return found
 
 
 async def _run(session: AsyncSession, statement: Any) -> Any:

@@ -38,6 +38,13 @@ class AreaFilter:
             return col(Subscription.province_code) == self.province_code
         return true()
 
+    def chat_ids(self) -> Select[Any] | None:
+        """The `chats` rows of the area's groups; None for a province or the country, whose
+        alerts reach only their own groups anyway (copies are narrowed by alert)."""
+        if self.commune_id is None and self.chat_id is None:
+            return None
+        return select(Subscription.chat_id).where(self.subscriptions())
+
     def alert_ids(self, kind: str) -> Select[Any]:
         """Ids of the alerts sent to the area: those targeting it, a residential area in it or
         an area containing it; for one group, those delivered to it (outbox rows of `kind`)."""

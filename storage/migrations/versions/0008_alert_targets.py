@@ -1,5 +1,6 @@
 """Alert targets as rows (`alert_targets`), the issuing unit's code (`alerts.issuer_code`), and
-an index on when alerts were sent, for the statistics.
+indexes for the statistics: when alerts were sent, and the chat as the last column of the
+outbox's job index (a commune's copies of an alert are found by seeking).
 
 Alerts confirmed before this revision get their rows from the JSON in `alerts.target_codes`
 and their issuer code from their officer's jurisdiction.
@@ -33,6 +34,8 @@ def upgrade() -> None:
         sa.Column("area_code", sa.String(16), nullable=True),
     )
     op.create_index("ix_alert_targets_area_id", "alert_targets", ["area_id"])
+    op.drop_index("ix_deliveries_job", table_name="deliveries")
+    op.create_index("ix_deliveries_job", "deliveries", ["kind", "ref_id", "chat_id"])
     _backfill(op.get_bind())
 
 
@@ -108,6 +111,8 @@ def _targets_of(
 
 
 def downgrade() -> None:
+    op.drop_index("ix_deliveries_job", table_name="deliveries")
+    op.create_index("ix_deliveries_job", "deliveries", ["kind", "ref_id"])
     op.drop_index("ix_alert_targets_area_id", table_name="alert_targets")
     op.drop_table("alert_targets")
     op.drop_index("ix_alerts_created_at", table_name="alerts")
