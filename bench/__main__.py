@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bench import broadcast, peer
+from bench import broadcast, digest, peer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,9 +18,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     peer.add_arguments(
         commands.add_parser("peer", help="the same broadcast by stock PTB with AIORateLimiter")
     )
+    digest.add_arguments(
+        commands.add_parser("digest", help="a year of figures for Phú Thọ and each commune")
+    )
     args = parser.parse_args(argv)
     if args.benchmark == "broadcast":
         return broadcast.main(args)
+    if args.benchmark == "digest":
+        return digest.main(args)
     if args.benchmark == "peer":
         return peer.main(args)
     return 2

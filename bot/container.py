@@ -14,6 +14,7 @@ from bot.services.flows import FlowService
 from bot.services.menus import MenuService
 from bot.services.officers import OfficerService
 from bot.services.prompts import PromptService
+from bot.services.stats import StatisticsService
 from bot.services.subscriptions import SubscriptionService
 from bot.services.tips import TipService
 from bot.settings import Settings
@@ -36,6 +37,7 @@ class Services:
     conversations: ConversationService
     menus: MenuService
     tips: TipService
+    stats: StatisticsService  # figures for digests, /thongke and exports
 
 
 def build_services(
@@ -59,4 +61,5 @@ def build_services(
         conversations=ConversationService(sessions, default_stores()),
         menus=MenuService(sessions, chats, settings.superadmin_ids),
         tips=TipService(sessions, units, settings.tips),
+        stats=StatisticsService(sessions, units, settings.tips, settings.tz),
     )
