@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.areas import AdminUnits
+from bot.exports.service import ExportService
 from bot.i18n import Catalog
 from bot.scheduling import DurableScheduler
 from bot.services.alerts import AlertService
@@ -36,6 +37,7 @@ class Services:
     conversations: ConversationService
     menus: MenuService
     tips: TipService
+    exports: ExportService
 
 
 def build_services(
@@ -59,4 +61,5 @@ def build_services(
         conversations=ConversationService(sessions, default_stores()),
         menus=MenuService(sessions, chats, settings.superadmin_ids),
         tips=TipService(sessions, units, settings.tips),
+        exports=ExportService(sessions, units, catalog, settings.tz),
     )

@@ -23,7 +23,7 @@ from tests.support.botrunner import BotRunner, settings_for
 
 DONG_DA = "00235"
 RESIDENT_MENU = ["start", "help", "ngonngu", "huy"]
-OFFICER_MENU = ["start", "help", "ngonngu", "canhbao", "huy"]
+OFFICER_MENU = ["start", "help", "ngonngu", "canhbao", "xuatdulieu", "huy"]
 
 
 @pytest.fixture
