@@ -81,15 +81,10 @@ def _export_parser(commands: Any) -> None:
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.exports.commands import export_alerts, export_reports
-    from bot.runner import prepare_database
 
-    engine = await prepare_database(settings)
-    try:
-        if args.export_command == "reports":
-            return await export_reports(settings, engine, args)
-        return await export_alerts(settings, engine, args)
-    finally:
-        await engine.dispose()
+    if args.export_command == "reports":
+        return await export_reports(settings, args)
+    return await export_alerts(settings, args)
 
 
 async def _db_upgrade(settings: Settings) -> None:

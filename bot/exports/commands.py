@@ -55,7 +55,19 @@ def _text_output(path: str | None) -> Iterator[TextIO]:
         yield file
 
 
-async def export_reports(settings: Settings, engine: AsyncEngine, args: argparse.Namespace) -> int:
+@contextlib.asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """The database, migrated (as every command leaves it), closed afterwards."""
+    from bot.runner import prepare_database
+
+    engine = await prepare_database(settings)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def export_reports(settings: Settings, args: argparse.Namespace) -> int:
     """Tips as CSV or GeoJSON, for the police or the public."""
     units = AdminUnits.load()
     try:
@@ -66,41 +78,44 @@ async def export_reports(settings: Settings, engine: AsyncEngine, args: argparse
     since = since_moment(args.since, settings.tz)
     scope = TipScope(where.kind if where else None, where.code if where else None, since)
     role = ExportRole(args.role)
-    service = _service(settings, engine, units)
-    total = await service.count_tips(scope)
-    with _text_output(args.output) as out, _progress(total, "tip") as bar:
-        writer: ReportWriter
-        if args.format == "csv":
-            labels = csv_labels(service.catalog, args.language or settings.default_language)
-            writer = CsvReport(out, role, labels, settings.tz)
-        else:
-            writer = GeoJsonReport(out, role, settings.tz)
-        count = await service.write_tips(scope, role, writer, bar.update)
-    target = where.code if where else "all"
-    await service.audit(CLI_ACTOR, "tips_exported", target, count, f"{args.format}/{role.value}")
+    async with _database(settings) as engine:
+        service = _service(settings, engine, units)
+        total = await service.count_tips(scope)
+        with _text_output(args.output) as out, _progress(total, "tip") as bar:
+            writer: ReportWriter
+            if args.format == "csv":
+                labels = csv_labels(service.catalog, args.language or settings.default_language)
+                writer = CsvReport(out, role, labels, settings.tz)
+            else:
+                writer = GeoJsonReport(out, role, settings.tz)
+            count = await service.write_tips(scope, role, writer, bar.update)
+        target = where.code if where else "all"
+        detail = f"{args.format}/{role.value}"
+        await service.audit(CLI_ACTOR, "tips_exported", target, count, detail)
     place = f" of {where.label}" if where else ""
     print(f"Exported {count} tips{place} ({role.value}).", file=sys.stderr)
     return 0
 
 
-async def export_alerts(settings: Settings, engine: AsyncEngine, args: argparse.Namespace) -> int:
+async def export_alerts(settings: Settings, args: argparse.Namespace) -> int:
     """Every alert version since `--since` as CAP 1.2: files in a directory, or an Atom feed."""
     units = AdminUnits.load()
-    service = _service(settings, engine, units)
     try:
-        builder = CapBuilder(service.catalog, args.sender, settings.tz)
+        builder = CapBuilder(load_catalog(settings.default_language), args.sender, settings.tz)
     except InvalidSender:
         print("canhgac: --sender may not contain spaces, commas, '<' or '&'.", file=sys.stderr)
         return 2
     since = since_moment(args.since, settings.tz)
-    total = await service.count_alert_versions(since)
-    with _progress(total, "alert") as bar:
-        items = _counted(service.alert_messages(since), bar)
-        if args.output is not None:
-            count = await _write_files(Path(args.output), builder, items)
-        else:
-            count = await _write_feed(args.atom, builder, items, settings)
-    await service.audit(CLI_ACTOR, "alerts_exported", "all", count, "cap")
+    async with _database(settings) as engine:
+        service = _service(settings, engine, units)
+        total = await service.count_alert_versions(since)
+        with _progress(total, "alert") as bar:
+            items = _counted(service.alert_messages(since), bar)
+            if args.output is not None:
+                count = await _write_files(Path(args.output), builder, items)
+            else:
+                count = await _write_feed(args.atom, builder, items, settings)
+        await service.audit(CLI_ACTOR, "alerts_exported", "all", count, "cap")
     where = f"to {args.output}" if args.output else f"as an Atom feed to {args.atom or 'stdout'}"
     print(f"Exported {count} CAP messages {where}.", file=sys.stderr)
     return 0

@@ -199,6 +199,7 @@ async def test_own_menus_follow_grants_and_revocations(
         "help",
         "language",
         "alert",
+        "export",
         "cancel",
     ]
 
