@@ -11,7 +11,8 @@ write alerts in Vietnamese only, so there is no `en-US` info to give.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+import re
+from collections.abc import AsyncGenerator, AsyncIterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import IO, Any
@@ -43,6 +44,8 @@ MSG_TYPES = {
 # is a possibility to keep in mind.
 CERTAINTY = {Severity.URGENT: "Observed", Severity.WARNING: "Likely", Severity.INFO: "Possible"}
 _FORBIDDEN_IN_IDS = frozenset(" ,<&\t\r\n")  # CAP 1.2 §3.2.1: identifier and sender
+# Control characters XML 1.0 cannot carry at all; a message could hold one, lxml would refuse it.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class InvalidSender(ValueError):
@@ -108,7 +111,7 @@ def area_of(row: VersionRow, units: AdminUnits) -> CapArea:
 
 async def messages(
     rows: AsyncIterable[VersionRow], units: AdminUnits, since: datetime | None = None
-) -> AsyncIterator[CapMessage]:
+) -> AsyncGenerator[CapMessage, None]:
     """A CAP message per version made since `since`; `rows` come by alert, then version."""
     alert_id = -1
     earlier: tuple[tuple[int, datetime], ...] = ()
@@ -242,7 +245,7 @@ class CapBuilder:
 def _add(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
     child = etree.SubElement(parent, f"{{{CAP_NS}}}{name}")
     if text is not None:
-        child.text = text
+        child.text = _NOT_XML.sub("", text)
     return child
 
 

@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import io
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from pathlib import Path
 from typing import IO, TextIO
 
@@ -111,20 +111,24 @@ async def export_alerts(settings: Settings, args: argparse.Namespace) -> int:
         total = await service.count_alert_versions(since)
         with _progress(total, "alert") as bar:
             items = _counted(service.alert_messages(since), bar)
-            if args.output is not None:
-                count = await _write_files(Path(args.output), builder, items)
-            else:
-                count = await _write_feed(args.atom, builder, items, settings)
+            async with contextlib.aclosing(items):
+                if args.output is not None:
+                    count = await _write_files(Path(args.output), builder, items)
+                else:
+                    count = await _write_feed(args.atom, builder, items, settings)
         await service.audit(CLI_ACTOR, "alerts_exported", "all", count, "cap")
     where = f"to {args.output}" if args.output else f"as an Atom feed to {args.atom or 'stdout'}"
     print(f"Exported {count} CAP messages {where}.", file=sys.stderr)
     return 0
 
 
-async def _counted(items: AsyncIterator[CapMessage], bar: tqdm) -> AsyncIterator[CapMessage]:
-    async for item in items:
-        yield item
-        bar.update(1)
+async def _counted(
+    items: AsyncGenerator[CapMessage, None], bar: tqdm
+) -> AsyncGenerator[CapMessage, None]:
+    async with contextlib.aclosing(items):  # an error while writing ends the read at once
+        async for item in items:
+            yield item
+            bar.update(1)
 
 
 # The command line's event loop serves this export alone: writing files blocks nobody else.
@@ -145,7 +149,9 @@ def _binary_output(path: str | None) -> contextlib.AbstractContextManager[IO[byt
     return open(path, "wb")
 
 
-async def _write_files(folder: Path, builder: CapBuilder, items: AsyncIterator[CapMessage]) -> int:
+async def _write_files(
+    folder: Path, builder: CapBuilder, items: AsyncGenerator[CapMessage, None]
+) -> int:
     _make_folder(folder)
     count = 0
     async for message in items:
@@ -155,7 +161,10 @@ async def _write_files(folder: Path, builder: CapBuilder, items: AsyncIterator[C
 
 
 async def _write_feed(
-    path: str | None, builder: CapBuilder, items: AsyncIterator[CapMessage], settings: Settings
+    path: str | None,
+    builder: CapBuilder,
+    items: AsyncGenerator[CapMessage, None],
+    settings: Settings,
 ) -> int:
     with _binary_output(path) as out:
         return await AtomFeed(out, builder, utcnow(), settings.tz).write(items)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -75,7 +76,7 @@ class ExportService:
         async with self._sessions() as session:
             return await q.count_tips(session, scope)
 
-    async def tips(self, scope: TipScope, role: ExportRole) -> AsyncIterator[TipRecord]:
+    async def tips(self, scope: TipScope, role: ExportRole) -> AsyncGenerator[TipRecord, None]:
         """The scope's tips in id order, redacted for `role`, read in one transaction."""
         async with self._sessions() as session, session.begin():
             private = role is ExportRole.POLICE
@@ -92,11 +93,12 @@ class ExportService:
         """Write the scope's tips with `writer`; how many were written."""
         count = 0
         writer.begin()
-        async for record in self.tips(scope, role):
-            writer.write(record)
-            count += 1
-            if progress is not None:
-                progress(1)
+        async with aclosing(self.tips(scope, role)) as records:  # ends the read at once
+            async for record in records:
+                writer.write(record)
+                count += 1
+                if progress is not None:
+                    progress(1)
         writer.end()
         return count
 
@@ -127,7 +129,7 @@ class ExportService:
         async with self._sessions() as session:
             return await q.count_versions(session, since)
 
-    async def alert_messages(self, since: datetime | None) -> AsyncIterator[CapMessage]:
+    async def alert_messages(self, since: datetime | None) -> AsyncGenerator[CapMessage, None]:
         """One CAP message per alert version made since `since`, by alert then version."""
         async with self._sessions() as session, session.begin():
             async for message in messages(q.stream_versions(session, since), self._units, since):

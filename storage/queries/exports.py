@@ -8,7 +8,7 @@ and the name only for a named tip.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -110,7 +110,7 @@ async def count_tips(session: AsyncSession, scope: TipScope) -> int:
 
 async def stream_tips(
     session: AsyncSession, scope: TipScope, *, private: bool
-) -> AsyncIterator[TipRow]:
+) -> AsyncGenerator[TipRow, None]:
     """The scope's tips in id order, fetched in batches; `private`: with text and name."""
     columns = _PUBLIC_COLUMNS + (_private_columns() if private else ())
     query = (
@@ -155,7 +155,7 @@ async def count_versions(session: AsyncSession, since: datetime | None) -> int:
 
 async def stream_versions(
     session: AsyncSession, since: datetime | None
-) -> AsyncIterator[VersionRow]:
+) -> AsyncGenerator[VersionRow, None]:
     """Every version of each alert that has a version since `since`, by alert then version.
 
     Earlier versions come too (a correction's CAP message references them); the caller skips

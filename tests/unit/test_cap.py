@@ -261,3 +261,11 @@ def test_times_have_an_offset_and_no_fraction(builder: CapBuilder) -> None:
     moment = datetime(2026, 11, 26, 1, 2, 3, 456789, tzinfo=UTC)
     assert cap_time(moment, TZ) == "2026-11-26T08:02:03+07:00"
     assert cap_time(moment, UTC) == "2026-11-26T01:02:03+00:00"
+
+
+async def test_control_characters_xml_cannot_carry_are_dropped(
+    units: AdminUnits, builder: CapBuilder
+) -> None:
+    (message,) = await cap_messages(units, [version(text="Cảnh báo\x0b\x00 ngay\ttối nay")])
+    alert = valid(builder.alert(message))
+    assert field(alert, "cap:info/cap:description") == "Cảnh báo ngay\ttối nay"
