@@ -23,6 +23,7 @@ from bot.settings import Settings
 from handlers import (
     alerts,
     common,
+    exports,
     fallback,
     group_settings,
     membership,
@@ -46,6 +47,7 @@ HANDLER_MODULES = (
     receipts,
     officers,
     alerts,
+    exports,
     private,  # its catch-all for private messages must not shadow commands above
     fallback,  # last: answers a button press no handler above took (same handler group)
 )

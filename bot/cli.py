@@ -9,6 +9,7 @@ import sys
 from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bot.exports.dates import since_value
 from bot.logs import PREPARATION_LOGGERS, configure_logging
 from bot.settings import Settings, SettingsError, load_dotenv_file, load_settings
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from bot.services.officers import OfficerService
 
 T = TypeVar("T")
-_ANSWERS = ("officer", "area")  # commands whose output is their answer
+_ANSWERS = ("officer", "area", "export")  # commands whose output is their answer
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +47,44 @@ def _parser() -> argparse.ArgumentParser:
     search = area_commands.add_parser("search", help="communes matching a name, with their codes")
     search.add_argument("query", help='a name as people write it, e.g. "Đống Đa"')
     search.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    _export_parser(commands)
     return parser
+
+
+def _export_parser(commands: Any) -> None:
+    """`canhgac export reports|alerts`: tips as CSV or GeoJSON, alerts as CAP 1.2."""
+    export = commands.add_parser("export", help="export tips and alerts to files")
+    kinds = export.add_subparsers(dest="export_command", required=True)
+    reports = kinds.add_parser("reports", help="residents' tips as CSV or GeoJSON")
+    reports.add_argument("--format", choices=("csv", "geojson"), required=True)
+    reports.add_argument("--area", help="a commune (5 digits) or province (2 digits) code")
+    reports.add_argument("--since", type=since_value, help="YYYY-MM-DD or an ISO 8601 time")
+    reports.add_argument(
+        "--for",
+        dest="role",
+        choices=("police", "public"),
+        default="public",
+        help="public (default): no text, no names, positions to ~100 m; police: all but ids",
+    )
+    reports.add_argument("--output", help="the file to write (default: standard output)")
+    reports.add_argument("--language", choices=("vi", "en"), help="CSV header and names")
+    alerts = kinds.add_parser("alerts", help="police alerts as CAP 1.2 XML")
+    alerts.add_argument("--format", choices=("cap",), required=True)
+    alerts.add_argument("--since", type=since_value, help="YYYY-MM-DD or an ISO 8601 time")
+    where = alerts.add_mutually_exclusive_group()
+    where.add_argument("--output", help="a directory: one file per alert version")
+    where.add_argument("--atom", help="an Atom feed file (default: the feed on standard output)")
+    alerts.add_argument(
+        "--sender", default="canhgac", help="CAP sender, e.g. canhgac@congan.example.vn"
+    )
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.exports.commands import export_alerts, export_reports
+
+    if args.export_command == "reports":
+        return await export_reports(settings, args)
+    return await export_alerts(settings, args)
 
 
 async def _db_upgrade(settings: Settings) -> None:
@@ -144,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(require_token=args.command in ("run", "sender"))
         # An officer or area command answers in one sentence on stdout: no migration lines, and
         # no log line repeating the answer.
-        quiet = (*PREPARATION_LOGGERS, "bot.services.officers") if args.command in _ANSWERS else ()
+        answers = (*PREPARATION_LOGGERS, "bot.services.officers", "bot.exports.service")
+        quiet = answers if args.command in _ANSWERS else ()
         configure_logging(
             settings.log_level, settings.telegram_bot_token, settings.webhook_secret, quiet=quiet
         )
@@ -160,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_officer(settings, args))
         elif args.command == "area":
             return _area_search(args.query, args.limit)
+        elif args.command == "export":
+            return asyncio.run(_export(settings, args))
     except SettingsError as exc:
         print(f"canhgac: {exc}", file=sys.stderr)
         return 2

@@ -46,6 +46,7 @@ COMMANDS = (
     Command("settings", "caidat", "settings", Where.GROUP, Role.GROUP_ADMIN),
     Command("language", "ngonngu", "language", Where.ANYWHERE),
     Command("alert", "canhbao", "alert", Where.PRIVATE, Role.OFFICER),
+    Command("export", "xuatdulieu", "export", Where.PRIVATE, Role.OFFICER),
     Command("cancel", "huy", "cancel", Where.PRIVATE),
     Command("grant", "capquyen", "grant", Where.PRIVATE, Role.SUPERADMIN),
     Command("revoke", "thuhoi", "revoke", Where.PRIVATE, Role.SUPERADMIN),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.areas import AdminUnits
+from bot.exports.service import ExportService
 from bot.i18n import Catalog
 from bot.scheduling import DurableScheduler
 from bot.services.alerts import AlertService
@@ -38,6 +39,7 @@ class Services:
     menus: MenuService
     tips: TipService
     stats: StatisticsService  # figures for digests, /thongke and exports
+    exports: ExportService
 
 
 def build_services(
@@ -62,4 +64,5 @@ def build_services(
         menus=MenuService(sessions, chats, settings.superadmin_ids),
         tips=TipService(sessions, units, settings.tips),
         stats=StatisticsService(sessions, units, settings.tips, settings.tz),
+        exports=ExportService(sessions, units, catalog, settings.tz),
     )
