@@ -31,6 +31,7 @@ from handlers import (
     private,
     receipts,
     replies,
+    stats,
     subscribe,
 )
 from storage.db import SessionFactory, session_factory
@@ -48,6 +49,7 @@ HANDLER_MODULES = (
     officers,
     alerts,
     exports,
+    stats,
     private,  # its catch-all for private messages must not shadow commands above
     fallback,  # last: answers a button press no handler above took (same handler group)
 )

@@ -44,8 +44,11 @@ COMMANDS = (
     Command("status", "trangthai", "status", Where.GROUP),
     Command("unsubscribe", "huydangky", "unsubscribe", Where.GROUP, Role.GROUP_ADMIN),
     Command("settings", "caidat", "settings", Where.GROUP, Role.GROUP_ADMIN),
+    # /thongke: a group's area for its admins, an officer's jurisdiction in private.
+    Command("group_stats", "thongke", "stats", Where.GROUP, Role.GROUP_ADMIN),
     Command("language", "ngonngu", "language", Where.ANYWHERE),
     Command("alert", "canhbao", "alert", Where.PRIVATE, Role.OFFICER),
+    Command("stats", "thongke", "stats", Where.PRIVATE, Role.OFFICER),
     Command("export", "xuatdulieu", "export", Where.PRIVATE, Role.OFFICER),
     Command("cancel", "huy", "cancel", Where.PRIVATE),
     Command("grant", "capquyen", "grant", Where.PRIVATE, Role.SUPERADMIN),

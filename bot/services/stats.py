@@ -343,6 +343,19 @@ class StatisticsService:
             sub = await chat_q.subscription_of(session, chat) if chat is not None else None
         return Scope.group(telegram_id) if sub is not None else None
 
+    async def area_of_group(self, telegram_id: int) -> Scope | None:
+        """The scope of the area the group subscribes to (a commune or a residential area of
+        it), if it has a subscription."""
+        async with self._sessions() as session:
+            chat = await chat_q.get_chat(session, telegram_id)
+            sub = await chat_q.subscription_of(session, chat) if chat is not None else None
+            if sub is None:
+                return None
+            if sub.area_id != sub.commune_id:
+                return Scope.residential(sub.area_id)
+            commune = await session.get(Area, sub.commune_id)
+        return Scope.commune(commune.code) if commune is not None and commune.code else None
+
     async def _resolve(self, session: AsyncSession, scope: Scope) -> _Resolved:
         if scope.kind == ScopeKind.PROVINCE:
             return await self._province(session, scope.code or "")

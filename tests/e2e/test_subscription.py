@@ -235,6 +235,7 @@ async def test_command_menus_are_published(bot: BotRunner) -> None:
         "trangthai",
         "huydangky",
         "caidat",
+        "thongke",
         "ngonngu",
     ]
     assert [c.command for c in admins_en] == [
@@ -244,6 +245,7 @@ async def test_command_menus_are_published(bot: BotRunner) -> None:
         "status",
         "unsubscribe",
         "settings",
+        "stats",
         "language",
     ]
     assert admins[2].description == "Đăng ký khu vực cho nhóm"

@@ -32,8 +32,12 @@ async def menus(sessions: SessionFactory, small_units: AdminUnits) -> MenuServic
     ("person", "user_language", "expected"),
     [
         pytest.param(RESIDENT, None, None, id="a resident has none"),
-        pytest.param(OFFICER, None, ("en", [*PRIVATE[:3], "alert", "cancel"]), id="officer"),
-        pytest.param(OFFICER, "vi", ("vi", [*PRIVATE[:3], "alert", "cancel"]), id="client vi"),
+        pytest.param(
+            OFFICER, None, ("en", [*PRIVATE[:3], "alert", "stats", "cancel"]), id="officer"
+        ),
+        pytest.param(
+            OFFICER, "vi", ("vi", [*PRIVATE[:3], "alert", "stats", "cancel"]), id="client vi"
+        ),
         pytest.param(REVOKED, None, ("vi", []), id="revoked: back to everyone's"),
         pytest.param(
             SUPERADMIN, None, ("en", [*PRIVATE, "grant", "revoke", "officers"]), id="superadmin"
@@ -41,7 +45,7 @@ async def menus(sessions: SessionFactory, small_units: AdminUnits) -> MenuServic
         pytest.param(
             SUPERADMIN_OFFICER,
             None,
-            ("vi", [*PRIVATE[:3], "alert", "cancel", "grant", "revoke", "officers"]),
+            ("vi", [*PRIVATE[:3], "alert", "stats", "cancel", "grant", "revoke", "officers"]),
             id="both",
         ),
     ],
