@@ -33,7 +33,7 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(cfg, revision)
     applied = ScriptDirectory.from_config(cfg).iterate_revisions(_heads(connection), before)
     for rev in reversed(list(applied)):
-        log.info("applied migration %s: %s", rev.revision, (rev.doc or "").strip())
+        log.info("applied migration %s: %s", rev.revision, " ".join((rev.doc or "").split()))
 
 
 def _heads(connection: Connection) -> tuple[str, ...]:

@@ -114,8 +114,10 @@ async def test_a_new_grant_replaces_the_open_one_and_others_are_refused(
     await say(driver, superadmin, chat, f"/capquyen {second.id}")
     await driver.wait_for(lambda: skip_message.buttons == [])
     assert skip_message.text == "⌛ Lựa chọn này đã cũ."
+    # The private chat has one open question, the new flow's: a late answer to the old one
+    # goes there (read as an area's name) and grants nothing.
     late = await say(driver, superadmin, chat, "Nguyễn Văn An", reply_to=old_name_prompt)
-    assert late.text == "Lựa chọn này đã cũ, hãy gõ /capquyen lại."
+    assert "Không tìm thấy xã, phường nào khớp với «Nguyễn Văn An»" in (late.text or "")
     assert await services(runner).officers.officer(first.id) is None
 
     stranger = driver.create_user("Người lạ")

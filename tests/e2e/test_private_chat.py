@@ -73,12 +73,14 @@ async def test_a_plain_message_answers_the_open_question(
     officer = await officer_of(runner, driver)
     number = await sent_alert(officer)
     await officer.press("✏️ Đính chính")
-    await officer.wait(contains="nội dung đính chính")
+    await officer.wait(contains="THAY TOÀN BỘ")
     photo = await driver.send_photo(officer.user, officer.chat)  # a question asks for words
     refused = await driver.wait_for_bot_message(officer.chat, after=photo.message_id)
     assert "bằng chữ" in (refused.text or "")
-    done = await officer.say("Đối tượng đi xe máy màu xanh.")  # not a Telegram reply
-    assert f"Đã đính chính cảnh báo #{number}" in (done.text or "")
+    answer = await driver.send_text(officer.user, officer.chat, "Đối tượng đi xe máy màu xanh.")
+    # Not a Telegram reply, and still the answer: the corrected copy is previewed.
+    preview = await officer.wait(contains="Bản xem trước", after=answer.message_id)
+    assert f"cảnh báo #{number}" in (preview.text or "")
     after = await officer.say("cảm ơn")  # the question is answered: nothing is open now
     assert "Bot làm việc theo lệnh" in (after.text or "") and "/canhbao" in (after.text or "")
 
@@ -126,7 +128,7 @@ async def test_a_new_conversation_closes_the_open_one_with_a_note(
     officer = await officer_of(runner, driver)
     number = await sent_alert(officer)
     await officer.press("✏️ Đính chính")
-    question = await officer.wait(contains="nội dung đính chính")
+    question = await officer.wait(contains="THAY TOÀN BỘ")
 
     note = await officer.say("/canhbao")  # while the question is open
     assert note.text == "Đã bỏ câu hỏi đang chờ bạn trả lời."
@@ -144,7 +146,7 @@ async def test_a_new_conversation_closes_the_open_one_with_a_note(
     await driver.press_button(officer.user, officer.chat, "✏️ Đính chính", message=manage)
     closed = await officer.wait(contains="Đã đóng bản nháp", after=start.message_id)
     assert closed.text == "Đã đóng bản nháp cảnh báo đang soạn dở."
-    await officer.wait(contains="nội dung đính chính", after=closed.message_id)
+    await officer.wait(contains="THAY TOÀN BỘ", after=closed.message_id)
     assert await services(runner).alerts.draft(officer.user.id) is None
 
 
