@@ -23,7 +23,7 @@ async def menus(sessions: SessionFactory, small_units: AdminUnits) -> MenuServic
         await officers.grant(SUPERADMIN, person, "00235")
     await officers.revoke(SUPERADMIN, REVOKED)
     chats = ChatService(sessions, "vi")
-    await chats.person_started(Person(OFFICER, "An", language_code="en"))
+    await chats.person_started(Person(OFFICER, language_code="en"))
     await chats.set_language(ChatRef(SUPERADMIN, "private"), "en")
     return MenuService(sessions, chats, superadmins)
 
