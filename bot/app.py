@@ -122,6 +122,7 @@ async def start_application(app: Application) -> None:
     """After `initialize()`: publish the command menus, start the delivery engine and the
     scheduler's tick."""
     await app.bot_data["services"].tips.prepare()  # TIP_HASH_SECRET, generated once if unset
+    await app.bot_data["services"].tip_links.remember(app.bot.username)  # known since getMe
     await publish_commands(app)
     await app.bot_data[DELIVERY].start()
     services: Services = app.bot_data["services"]

@@ -15,6 +15,7 @@ from bot.services.menus import MenuService
 from bot.services.officers import OfficerService
 from bot.services.prompts import PromptService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.tip_links import TipLinks
 from bot.services.tips import TipService
 from bot.settings import Settings
 from storage.db import SessionFactory
@@ -36,6 +37,7 @@ class Services:
     conversations: ConversationService
     menus: MenuService
     tips: TipService
+    tip_links: TipLinks  # the bot's username for "send a tip" links, shared with senders
 
 
 def build_services(
@@ -44,6 +46,7 @@ def build_services(
     """Create every service over one session factory."""
     officers = OfficerService(sessions, units, settings.superadmin_ids)
     chats = ChatService(sessions, settings.default_language)
+    tip_links = TipLinks(sessions)
     return Services(
         settings=settings,
         catalog=catalog,
@@ -54,9 +57,10 @@ def build_services(
         flows=FlowService(sessions),
         subscriptions=SubscriptionService(sessions, units),
         officers=officers,
-        alerts=AlertService(sessions, units, catalog, settings.tz, officers),
+        alerts=AlertService(sessions, units, catalog, settings.tz, officers, tip_links=tip_links),
         scheduler=DurableScheduler(sessions),
         conversations=ConversationService(sessions, default_stores()),
         menus=MenuService(sessions, chats, settings.superadmin_ids),
         tips=TipService(sessions, units, settings.tips),
+        tip_links=tip_links,
     )
