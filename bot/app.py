@@ -32,6 +32,7 @@ from handlers import (
     receipts,
     replies,
     subscribe,
+    tips,
 )
 from storage.db import SessionFactory, session_factory
 
@@ -47,6 +48,7 @@ HANDLER_MODULES = (
     receipts,
     officers,
     alerts,
+    tips,  # the resident's side of tips: /baotin, its buttons, /tincuatoi, the tip deep link
     private,  # its catch-all for private messages must not shadow commands above
     fallback,  # last: answers a button press no handler above took (same handler group)
 )
