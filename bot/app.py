@@ -33,6 +33,7 @@ from handlers import (
     replies,
     stats,
     subscribe,
+    tips,
 )
 from storage.db import SessionFactory, session_factory
 
@@ -50,6 +51,7 @@ HANDLER_MODULES = (
     alerts,
     exports,
     stats,
+    tips,  # the resident's side of tips: /baotin, its buttons, /tincuatoi, the tip deep link
     private,  # its catch-all for private messages must not shadow commands above
     fallback,  # last: answers a button press no handler above took (same handler group)
 )
@@ -122,6 +124,7 @@ async def start_application(app: Application) -> None:
     """After `initialize()`: publish the command menus, start the delivery engine and the
     scheduler's tick."""
     await app.bot_data["services"].tips.prepare()  # TIP_HASH_SECRET, generated once if unset
+    await app.bot_data["services"].tip_links.remember(app.bot.username)  # known since getMe
     await publish_commands(app)
     await app.bot_data[DELIVERY].start()
     services: Services = app.bot_data["services"]

@@ -40,6 +40,8 @@ class Command:
 COMMANDS = (
     Command("start", "start", "start", Where.ANYWHERE),
     Command("help", "help", "help", Where.ANYWHERE),
+    Command("tip", "baotin", "report", Where.ANYWHERE),  # in a group: a link to the private chat
+    Command("my_tips", "tincuatoi", "myreports", Where.PRIVATE),
     Command("subscribe", "dangky", "subscribe", Where.GROUP, Role.GROUP_ADMIN),
     Command("status", "trangthai", "status", Where.GROUP),
     Command("unsubscribe", "huydangky", "unsubscribe", Where.GROUP, Role.GROUP_ADMIN),

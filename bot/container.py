@@ -17,6 +17,7 @@ from bot.services.officers import OfficerService
 from bot.services.prompts import PromptService
 from bot.services.stats import StatisticsService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.tip_links import TipLinks
 from bot.services.tips import TipService
 from bot.settings import Settings
 from storage.db import SessionFactory
@@ -40,6 +41,7 @@ class Services:
     tips: TipService
     stats: StatisticsService  # figures for digests, /thongke and exports
     exports: ExportService
+    tip_links: TipLinks  # the bot's username for "send a tip" links, shared with senders
 
 
 def build_services(
@@ -48,6 +50,7 @@ def build_services(
     """Create every service over one session factory."""
     officers = OfficerService(sessions, units, settings.superadmin_ids)
     chats = ChatService(sessions, settings.default_language)
+    tip_links = TipLinks(sessions)
     return Services(
         settings=settings,
         catalog=catalog,
@@ -58,11 +61,12 @@ def build_services(
         flows=FlowService(sessions),
         subscriptions=SubscriptionService(sessions, units),
         officers=officers,
-        alerts=AlertService(sessions, units, catalog, settings.tz, officers),
+        alerts=AlertService(sessions, units, catalog, settings.tz, officers, tip_links=tip_links),
         scheduler=DurableScheduler(sessions),
         conversations=ConversationService(sessions, default_stores()),
         menus=MenuService(sessions, chats, settings.superadmin_ids),
         tips=TipService(sessions, units, settings.tips),
         stats=StatisticsService(sessions, units, settings.tips, settings.tz),
         exports=ExportService(sessions, units, catalog, settings.tz),
+        tip_links=tip_links,
     )

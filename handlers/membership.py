@@ -8,7 +8,8 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus
 from telegram.ext import Application, ChatMemberHandler, MessageHandler, filters
 
-from handlers.base import Context, chat_ref, is_group, services, text
+from handlers.base import Context, chat_ref, is_group, language, services, text
+from handlers.tips import tip_link_keyboard
 
 log = logging.getLogger(__name__)
 PRESENT = (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.RESTRICTED)
@@ -31,15 +32,23 @@ async def track_bot_membership(update: Update, context: Context) -> None:
 
 
 async def _greet(update: Update, context: Context, resumed: bool) -> None:
+    """The welcome, with the «📨 Gửi tin báo» link (carrying the group's area once it has one)."""
     chat = update.effective_chat
     assert chat is not None
-    view = await services(context).subscriptions.status(chat.id) if resumed else None
+    svc = services(context)
+    view = await svc.subscriptions.status(chat.id) if resumed else None
+    area = await svc.tips.group_area(chat.id) if view is not None else None
+    button = tip_link_keyboard(context, await language(update, context), area)
     if view is not None:
         await context.bot.send_message(
-            chat.id, await text(update, context, "membership.resumed", place=view.place)
+            chat.id,
+            await text(update, context, "membership.resumed", place=view.place),
+            reply_markup=button,
         )
     else:
-        await context.bot.send_message(chat.id, await text(update, context, "membership.welcome"))
+        await context.bot.send_message(
+            chat.id, await text(update, context, "membership.welcome"), reply_markup=button
+        )
 
 
 async def follow_migration(update: Update, context: Context) -> None:

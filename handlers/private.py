@@ -1,29 +1,45 @@
 """The private chat's router: the one owner of what a person sends the bot privately.
 
 A person has at most one open conversation (`ConversationService`): an alert draft, a question
-the bot asked (a prompt), and next a tip draft or a relayed reply. Every message that is not a
-command goes to it through the registry (`on_conversation`); with nothing open the person gets
-a short hint and the commands they may use, as does an unknown command. /huy ends whatever is
-open. Features start a conversation with `open_conversation` (or `ask`, for a question), which
-closes the older one and says so.
+the bot asked (a prompt), a tip draft, and next a relayed reply. Every message that is not a
+command goes to it through the registry (`on_conversation`). With nothing open, a text, photo or
+location is offered as the start of a tip (`offer_seed`: officers see their commands beside the
+offer); anything else, and an unknown command, gets a short hint and the commands the person may
+use. /huy ends whatever is open. Features start a conversation with `open_conversation` (or
+`ask`, for a question), which closes the older one and says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 
-from telegram import Chat, ForceReply, Message, Update
+from telegram import (
+    Chat,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.commands import command
+from bot.commands import Role, command
 from bot.i18n import Markup
 from bot.services.conversations import ConversationKind, OpenConversation
+from bot.services.tip_types import TEXT_MIN
 from handlers.base import Context, language, services
-from handlers.common import command_list
+from handlers.common import command_list, roles_of
 from handlers.replies import prompt_answer
 
 ConversationInput = Callable[[Update, Context, OpenConversation], Awaitable[None]]
 _REGISTRY = "conversation_inputs"
+# The offer to start a tip with what was just sent is a reply to that message: its Yes button
+# ("ts:y") reads the seed back from the pressed message's reply_to_message (handlers/tips.py),
+# so nothing needs keeping meanwhile. "ts:n" declines.
+SEED_PREFIX = "ts:"
+SEED_YES, SEED_NO = "ts:y", "ts:n"
+SEED_WORDS = 3  # fewer words is a greeting or thanks more often than a tip
 
 
 def on_conversation(app: Application, kind: ConversationKind, handler: ConversationInput) -> None:
@@ -61,7 +77,12 @@ async def _tell_closed(
 ) -> None:
     t = services(context).catalog.t
     for kind in closed:
-        await chat.send_message(t(lang, f"conversation.closed.{kind}"))
+        await chat.send_message(t(lang, f"conversation.closed.{kind}"), reply_markup=_after(kind))
+
+
+def _after(kind: ConversationKind | None) -> ReplyKeyboardRemove | None:
+    """A tip draft may have left its «📍 Gửi vị trí» keyboard under the input field."""
+    return ReplyKeyboardRemove() if kind is ConversationKind.TIP_DRAFT else None
 
 
 async def route(update: Update, context: Context) -> None:
@@ -77,10 +98,39 @@ async def route(update: Update, context: Context) -> None:
         _REGISTRY, {}
     )
     handler = inputs.get(found.kind) if found is not None else None
+    if found is None and seed_kind(message) is not None:
+        await offer_seed(update, context, message, lang)
+        return
     if found is None or handler is None:
         await _hint(update, context, message, lang, "private.nothing_open")
         return
     await handler(update, context, found)
+
+
+def seed_kind(message: Message) -> str | None:
+    """What a message could start a tip with: "text", "photo", "location", or None."""
+    if message.text is not None:  # "cảm ơn", "alo": not what happened
+        text = message.text.strip()
+        return "text" if len(text) >= TEXT_MIN and len(text.split()) >= SEED_WORDS else None
+    if message.photo:
+        return "photo"
+    if message.location is not None or message.venue is not None:
+        return "location"
+    return None
+
+
+async def offer_seed(update: Update, context: Context, message: Message, lang: str) -> None:
+    """Offer to start a tip with the message (as a reply to it); an officer also sees their
+    commands, since they may have meant one."""
+    t = services(context).catalog.t
+    text = t(lang, f"tips.seed_offer_{seed_kind(message)}")
+    if await roles_of(update, context) - {Role.EVERYONE}:
+        text += "\n\n" + await command_list(update, context, lang)
+    buttons = [
+        InlineKeyboardButton(t(lang, "tips.btn_seed_yes"), callback_data=SEED_YES),
+        InlineKeyboardButton(t(lang, "tips.btn_seed_no"), callback_data=SEED_NO),
+    ]
+    await message.reply_text(text, do_quote=True, reply_markup=InlineKeyboardMarkup([buttons]))
 
 
 async def answer_open_prompt(
@@ -110,7 +160,7 @@ async def cancel(update: Update, context: Context) -> None:
     svc, lang = services(context), await language(update, context)
     closed = await svc.conversations.cancel(user.id)
     key = f"conversation.cancelled.{closed}" if closed else "conversation.nothing_open"
-    await message.reply_text(svc.catalog.t(lang, key))
+    await message.reply_text(svc.catalog.t(lang, key), reply_markup=_after(closed))
 
 
 async def unknown_command(update: Update, context: Context) -> None:

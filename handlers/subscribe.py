@@ -52,6 +52,7 @@ from handlers.pickers import (
     stale_text,
 )
 from handlers.replies import on_prompt
+from handlers.tips import tip_link_keyboard
 
 log = logging.getLogger(__name__)
 PREFIX = "sub"
@@ -155,7 +156,15 @@ async def answer_residential_prompt(
         return
     await svc.prompts.forget(chat.id, message.reply_to_message.message_id)
     await end_flow_messages(context, chat.id, flow.messages, lang)
-    await message.reply_text(svc.catalog.t(lang, "subscribe.done", place=view.place))
+    await message.reply_text(
+        svc.catalog.t(lang, "subscribe.done", place=view.place),
+        reply_markup=await _tip_link(context, lang, chat.id),
+    )
+
+
+async def _tip_link(context: Context, lang: str, chat_id: int) -> InlineKeyboardMarkup:
+    """The «📨 Gửi tin báo» link under the confirmation, carrying the area just chosen."""
+    return tip_link_keyboard(context, lang, await services(context).tips.group_area(chat_id))
 
 
 async def press_subscribe_button(update: Update, context: Context) -> None:
@@ -233,7 +242,10 @@ async def _finish(
         chat_ref(message.chat), code, area_id, query.from_user.id, press.token
     )
     await query.answer()
-    await query.edit_message_text(svc.catalog.t(lang, "subscribe.done", place=view.place))
+    await query.edit_message_text(
+        svc.catalog.t(lang, "subscribe.done", place=view.place),
+        reply_markup=await _tip_link(context, lang, message.chat.id),
+    )
     if flow is not None:
         await end_flow_messages(context, message.chat.id, flow.messages, lang, message.message_id)
 

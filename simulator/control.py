@@ -43,6 +43,12 @@ def _message(m: SimMessage) -> dict[str, Any]:
         "location": m.location,
         "venue": {k: m.venue[k] for k in ("title", "address")} if m.venue else None,
         "buttons": m.buttons,
+        # A link button's label -> its URL (a t.me deep link is opened with /_sim/start).
+        "links": {b["text"]: b["url"] for row in m.inline_keyboard for b in row if "url" in b},
+        # The custom keyboard the message put under the input field (its labels), if any.
+        "keyboard": [
+            [b.get("text", "") for b in row] for row in (m.reply_markup or {}).get("keyboard", [])
+        ],
         "force_reply": m.force_reply,
         "edit_count": m.edit_count,
         "deleted": m.deleted,

@@ -226,6 +226,55 @@ class SimDriver:
         location = {"latitude": float(latitude), "longitude": float(longitude)}
         return self._user_message(user, chat, reply_to, location=location)
 
+    async def send_venue(
+        self,
+        user: SimUser,
+        chat: ChatLike,
+        latitude: float,
+        longitude: float,
+        title: str,
+        address: str,
+    ) -> SimMessage:
+        """The user shares a place picked on the map (a venue, which also carries its location)."""
+        location = {"latitude": float(latitude), "longitude": float(longitude)}
+        venue = {"location": location, "title": title, "address": address}
+        return self._user_message(user, chat, location=location, venue=venue)
+
+    async def send_voice(
+        self, user: SimUser, chat: ChatLike, duration: int = 3, content: bytes = b"OggS\x00voice"
+    ) -> SimMessage:
+        """The user records a voice message."""
+        record = self.world.store_file(content, "voice", ".oga", "audio/ogg")
+        voice = {
+            "file_id": record.file_id,
+            "file_unique_id": record.file_unique_id,
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": len(content),
+        }
+        return self._user_message(user, chat, extra={"voice": voice})
+
+    async def press_reply_button(
+        self,
+        user: SimUser,
+        label: str,
+        latitude: float | None = None,
+        longitude: float | None = None,
+    ) -> SimMessage:
+        """The user presses a button of the custom keyboard under their private chat's input
+        field: a text button sends its label; a location button shares a location."""
+        chat = self.private_chat(user)
+        rows = (chat.reply_keyboard or {}).get("keyboard", [])
+        button = next((b for row in rows for b in row if b.get("text") == label), None)
+        if button is None:
+            labels = [b.get("text") for row in rows for b in row]
+            raise AssertionError(f"no keyboard button {label!r} in chat {chat.id}; shown: {labels}")
+        if button.get("request_location"):
+            if latitude is None or longitude is None:
+                raise AssertionError(f"{label!r} shares a location: give latitude and longitude")
+            return await self.send_location(user, chat, latitude, longitude)
+        return await self.send_text(user, chat, label)
+
     async def send_photo(
         self,
         user: SimUser,

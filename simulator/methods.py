@@ -178,6 +178,10 @@ def deliver(sim: BotApiSimulator, name: str, p: dict[str, Any], **content: Any) 
     check_markup(markup)
     chat = resolve_chat(sim, p["chat_id"])
     reply = _reply_target(sim, chat, p)
+    if markup and "keyboard" in markup:  # stays under the input field until removed
+        chat.reply_keyboard = markup
+    elif markup and markup.get("remove_keyboard"):
+        chat.reply_keyboard = None
     msg = sim.world.add_message(
         chat,
         sim.world.bot,

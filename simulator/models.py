@@ -90,6 +90,8 @@ class SimChat:
     migrated_to: int | None = None
     migrated_from: int | None = None
     bot_removed: bool = False
+    # The custom (reply) keyboard the bot showed under the input field and has not removed.
+    reply_keyboard: dict[str, Any] | None = None
 
     def to_api(self) -> dict[str, Any]:
         """The (short) Chat object embedded in messages."""

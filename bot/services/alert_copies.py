@@ -1,4 +1,5 @@
-"""What differs between the group copies of one alert at send time: its acknowledgement.
+"""What differs between the group copies of one alert at send time: its acknowledgement, and
+the area its "send a tip" link carries.
 
 The delivery engine renders every copy of a broadcast within a few milliseconds, one task per
 copy. Each copy needs the alert's current row and whether that group acknowledged it; copies
@@ -17,15 +18,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.alert_types import AlertContent
 from storage.db import SessionFactory
-from storage.models import Alert, AlertAck, Delivery
+from storage.models import Alert, AlertAck, Delivery, Subscription
 
 
 @dataclass(frozen=True)
 class Copies:
-    """An alert's content as stored now, and when each group that acknowledged it did."""
+    """An alert's content as stored now, when each group that acknowledged it did, and the
+    area each group is subscribed to."""
 
     content: AlertContent
     acknowledged: dict[int, datetime]  # telegram chat id of the copy -> time of the first press
+    areas: dict[int, int] = field(default_factory=dict)  # telegram chat id -> its area's id
 
 
 async def load_copies(
@@ -50,6 +53,19 @@ async def load_copies(
         .where(col(Delivery.telegram_chat_id).in_(list(telegram_chat_ids)))
     )
     return alert, {chat: at for chat, at in rows}
+
+
+async def subscribed_areas(
+    session: AsyncSession, kind: str, alert_id: int, telegram_chat_ids: Collection[int]
+) -> dict[int, int]:
+    """The area of each group among `telegram_chat_ids` that has a copy of the alert."""
+    rows = await session.exec(
+        select(Delivery.telegram_chat_id, Subscription.area_id)
+        .join(Subscription, col(Subscription.chat_id) == col(Delivery.chat_id))
+        .where(col(Delivery.kind) == kind, col(Delivery.ref_id) == alert_id)
+        .where(col(Delivery.telegram_chat_id).in_(list(telegram_chat_ids)))
+    )
+    return {chat: area for chat, area in rows}
 
 
 @dataclass
@@ -91,7 +107,8 @@ class CopyLookup:
         try:
             async with self._sessions() as session:
                 found = await load_copies(session, self._kind, alert_id, batch.chats)
-            copies = None if found is None else Copies(self._describe(found[0]), found[1])
+                areas = await subscribed_areas(session, self._kind, alert_id, batch.chats)
+            copies = None if found is None else Copies(self._describe(found[0]), found[1], areas)
         except asyncio.CancelledError:  # shutting down: the renders waiting stop too
             batch.done.cancel()
             raise

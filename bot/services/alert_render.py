@@ -74,3 +74,13 @@ def with_acknowledgement(
     when = at.astimezone(tz).strftime("%H:%M %d/%m")
     footer = catalog.t(lang, "ack.footer", time=when)
     return replace(body, text=f"{body.text}\n{footer}", buttons=[])
+
+
+def with_tip_button(
+    catalog: Catalog, lang: str | None, copy: Outgoing, url: str | None
+) -> Outgoing:
+    """A group's copy with its "send a tip" link (to the private chat, with the group's area)
+    under the other buttons; it stays after the acknowledgement and the end."""
+    if url is None:
+        return copy
+    return replace(copy, buttons=[*copy.buttons, [(catalog.t(lang, "alert.tip_button"), url)]])

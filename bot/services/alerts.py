@@ -40,6 +40,7 @@ from bot.services.alert_render import (
     PREVIEW_ACK,
     render_alert,
     with_acknowledgement,
+    with_tip_button,
 )
 from bot.services.alert_types import (
     AREA_LABEL_LIMIT,
@@ -53,6 +54,7 @@ from bot.services.alert_types import (
     receives,
 )
 from bot.services.officers import OfficerService, OfficerView, record_audit
+from bot.services.tip_links import TipLinks
 from storage.db import SessionFactory
 from storage.models import (
     Alert,
@@ -177,8 +179,10 @@ class AlertService:
         tz: ZoneInfo,
         officers: OfficerService,
         notify: Callable[[], None] = lambda: None,
+        tip_links: TipLinks | None = None,
     ) -> None:
         self._sessions = sessions
+        self._tip_links = tip_links or TipLinks(sessions)
         self._units = units
         self._catalog = catalog
         self._tz = tz
@@ -300,6 +304,7 @@ class AlertService:
             audience = await self._audience(session, officer, draft)
         receiving = sum(1 for _, _, _, minimum in audience if receives(minimum, content.severity))
         outgoing = render_alert(self._catalog, lang, content, self._tz)
+        outgoing = await self._with_tip_link(outgoing, lang)
         return outgoing, Audience(receiving, len(audience) - receiving)
 
     async def _audience(
@@ -445,7 +450,9 @@ class AlertService:
             # As groups will see it after Confirm: the new text, one more correction.
             corrected = replace(content_of(alert), text=row.text, corrections=alert.version)
         outgoing = _as_preview(render_alert(self._catalog, lang, corrected, self._tz))
-        return CorrectionPreview(row.id, row.token, alert_id, outgoing)
+        return CorrectionPreview(
+            row.id, row.token, alert_id, await self._with_tip_link(outgoing, lang)
+        )
 
     async def confirm_correction(self, actor: int, correction_id: int, token: str) -> Corrected:
         """Apply a pending correction once: the text is replaced, every delivered copy is
@@ -603,15 +610,21 @@ class AlertService:
 
     async def render(self, alert_id: int, language: str | None, chat_id: int) -> Outgoing:
         """The current copy of alert `alert_id` for the group `chat_id` (its Telegram id): the
-        body every group shares, plus this group's acknowledgement if it gave one."""
+        body every group shares, plus this group's acknowledgement if it gave one and its
+        "send a tip" link with the group's area."""
         copies = await self._copies.get(alert_id, chat_id)
         if copies is None:
             raise LookupError(f"alert {alert_id} does not exist")
         body = self._body(copies.content, language)
         acknowledged = copies.acknowledged.get(chat_id)
-        if acknowledged is None:
-            return body
-        return with_acknowledgement(self._catalog, language, body, acknowledged, self._tz)
+        if acknowledged is not None:
+            body = with_acknowledgement(self._catalog, language, body, acknowledged, self._tz)
+        url = await self._tip_links.url(copies.areas.get(chat_id))
+        return with_tip_button(self._catalog, language, body, url)
+
+    async def _with_tip_link(self, preview: Outgoing, lang: str | None) -> Outgoing:
+        """A preview shows the "send a tip" button as groups will (with no group's area)."""
+        return with_tip_button(self._catalog, lang, preview, await self._tip_links.url(None))
 
     def _body(self, content: AlertContent, language: str | None) -> Outgoing:
         """Rendered once per content and language, however many groups get it."""

@@ -1,8 +1,9 @@
 """What a person is in the middle of in their private chat with the bot: one thing at a time.
 
-A conversation is an alert draft or a question the bot asked (a prompt); tip drafts and relayed
-replies come next. Each kind keeps its own rows (`alert_drafts`, `prompts`, ...) and a
-`ConversationStore` finds and closes them. This service is the one place that decides:
+A conversation is an alert draft, a question the bot asked (a prompt) or a resident's tip
+draft; relayed replies come next. Each kind keeps its own rows (`alert_drafts`, `prompts`,
+`tip_drafts`, ...) and a `ConversationStore` finds and closes them. This service is the one
+place that decides:
 
 - starting a conversation closes whatever was open (`replace`), and the person is told;
 - /huy closes it (`cancel`);
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -24,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.prompts import PROMPT_LIFETIME, PendingPrompt
 from storage.db import SessionFactory
-from storage.models import AlertDraft, Officer, Prompt
+from storage.models import AlertDraft, Officer, Prompt, TipDraft
 from storage.types import utcnow
 
 
@@ -34,6 +35,7 @@ class ConversationKind(StrEnum):
 
     ALERT_DRAFT = "alert_draft"
     PROMPT = "prompt"
+    TIP_DRAFT = "tip_draft"
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,28 @@ class PrivatePrompts:
         )
 
 
+# A tip draft untouched this long no longer takes plain messages (they are offered as the seed
+# of a new tip instead); its buttons keep working, and abandoned drafts are erased later.
+TIP_DRAFT_LIFETIME = timedelta(days=1)
+
+
+class TipDrafts:
+    """A resident's unfinished tip (`tip_drafts`, one per person)."""
+
+    kind = ConversationKind.TIP_DRAFT
+
+    async def find(self, session: AsyncSession, user_id: int) -> OpenConversation | None:
+        """The draft, if it was touched within its lifetime."""
+        row = await session.get(TipDraft, user_id)
+        if row is None or row.updated_at < utcnow() - TIP_DRAFT_LIFETIME:
+            return None
+        return OpenConversation(self.kind, row.updated_at)
+
+    async def close(self, session: AsyncSession, user_id: int) -> None:
+        """Discard the draft (nothing is sent)."""
+        await session.exec(delete(TipDraft).where(col(TipDraft.person_telegram_id) == user_id))
+
+
 def default_stores() -> list[ConversationStore]:
     """The kinds of conversation the bot has today."""
-    return [AlertDrafts(), PrivatePrompts()]
+    return [AlertDrafts(), PrivatePrompts(), TipDrafts()]

@@ -25,7 +25,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.areas import AdminUnits
-from bot.services.chats import get_chat
+from bot.services.chats import get_chat, subscription_of
 from bot.services.officers import Jurisdiction, jurisdiction_of, record_audit
 from bot.services.subscriptions import Page
 from bot.services.tip_flow import (
@@ -331,6 +331,20 @@ class TipService:
             draft, question = self._flow.start(secrets.token_hex(4), seed, source)
             await _save_draft(session, person, draft, now)
         return question
+
+    async def can_start(self, person: int) -> Refused | None:
+        """Why the person may not begin a tip now (the per-hour limit), else None; checked
+        before anything else they have open is closed for the new tip."""
+        sender = await self.sender_hash(person)
+        async with self._sessions() as session:
+            return await self._rate_refusal(session, sender, self._clock())
+
+    async def group_area(self, telegram_chat_id: int) -> int | None:
+        """The area a group is subscribed to (what its "send a tip" links carry), if any."""
+        async with self._sessions() as session:
+            chat = await get_chat(session, telegram_chat_id)
+            sub = await subscription_of(session, chat) if chat is not None else None
+        return sub.area_id if sub is not None else None
 
     async def draft(self, person: int) -> Draft | None:
         """The person's unfinished tip, if any (for the private-chat router)."""

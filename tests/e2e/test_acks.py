@@ -20,6 +20,7 @@ from tests.support.world import subscribed_groups
 
 DONG_DA, BA_DINH = "00235", "00004"
 ACK = "✅ Đã nhận"
+TIP = "📨 Gửi tin báo"  # the link to a tip in the private chat: under every copy, always
 FOOTER = "✅ Đã nhận lúc"
 NOT_HERE = "Nút này không dùng được ở nhóm này."
 UNKNOWN = "Nút này không còn dùng được."
@@ -59,7 +60,7 @@ async def copies_arrive(driver: SimDriver, *groups: SimChat) -> list[SimMessage]
     """Each group's copy, once all have one."""
     await driver.wait_for(lambda: all(driver.last_bot_message(g) for g in groups), timeout=20)
     found = [driver.last_bot_message(g) for g in groups]
-    assert all(m is not None and m.buttons == [[ACK]] for m in found)
+    assert all(m is not None and m.buttons == [[ACK], [TIP]] for m in found)
     return [m for m in found if m is not None]
 
 
@@ -96,11 +97,11 @@ async def test_the_first_admin_press_marks_that_groups_copy_only(
         ack = (await session.exec(select(AlertAck))).one()
     when = ack.created_at.astimezone(svc.settings.tz).strftime("%H:%M %d/%m")
     assert body(first).endswith(f"{FOOTER} {when}") and "Mất trộm xe máy" in body(first)
-    assert first.buttons == [] and "Tổ trưởng" not in body(first)  # nobody is named
+    assert first.buttons == [[TIP]] and "Tổ trưởng" not in body(first)  # nobody is named
 
     stale = await driver.press_callback_data(admin, groups[0], first, f"ack:{number}")
     assert "rồi" in (await answers(sim, driver, stale))[0]
-    assert all(m.edit_count == 0 and m.buttons == [[ACK]] for m in others)
+    assert all(m.edit_count == 0 and m.buttons == [[ACK], [TIP]] for m in others)
     assert FOOTER not in body(others[0]) and first.edit_count == 1
     assert (await svc.alerts.status(police.id, number)).acknowledged == 1
     assert sim.stats.calls["answerCallbackQuery"] == 3  # one answer per press, none twice
@@ -166,12 +167,13 @@ async def test_the_acknowledgement_survives_a_correction_and_the_end(
     await svc.alerts.correct(police.id, number, "Đối tượng đi xe máy màu xanh, biển 29.")
     await driver.wait_for(lambda: all("màu xanh" in body(m) for m in (acknowledged, other)), 10)
     assert "ĐÍNH CHÍNH" in body(acknowledged) and FOOTER in body(acknowledged)
-    assert acknowledged.buttons == [] and FOOTER not in body(other) and other.buttons == [[ACK]]
+    assert acknowledged.buttons == [[TIP]] and FOOTER not in body(other)
+    assert other.buttons == [[ACK], [TIP]]
 
     await svc.alerts.end(police.id, number)
     await driver.wait_for(lambda: all("ĐÃ KẾT THÚC" in body(m) for m in (acknowledged, other)), 10)
     assert FOOTER in body(acknowledged) and FOOTER not in body(other)
-    assert acknowledged.buttons == other.buttons == []
+    assert acknowledged.buttons == other.buttons == [[TIP]]
     # Two copies, and one "corrected" notice replying to each: the footer needed no new message.
     assert sim.stats.calls["sendPhoto"] == 2 and sim.stats.calls["sendMessage"] == 2
     async with svc.sessions() as session:

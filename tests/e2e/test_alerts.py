@@ -129,7 +129,8 @@ async def test_broadcast_reaches_every_group_of_the_commune_once_and_no_other(
 
     copy = driver.last_bot_message(targets[50])
     assert copy is not None and "Cảnh giác cuộc gọi giả danh công an." in (copy.text or "")
-    assert f"Số #{number}" in (copy.text or "") and copy.buttons == [["✅ Đã nhận"]]
+    assert f"Số #{number}" in (copy.text or "")
+    assert copy.buttons == [["✅ Đã nhận"], ["📨 Gửi tin báo"]]  # and the link to a tip
     await driver.wait_for(delivered(runner, officer, number, 190))
     status = await officer.say(f"/canhbao trangthai {number}")
     assert "Đã gửi: 190" in (status.text or "") and "Lọc bỏ: 10" in (status.text or "")
@@ -199,7 +200,8 @@ async def test_correction_edits_every_delivered_copy_and_receipts_count_once(
 
     def ended(group: SimChat) -> bool:
         copy = driver.bot_messages(group)[0]
-        return copy is not None and "ĐÃ KẾT THÚC" in (copy.text or "") and not copy.buttons
+        ended = copy is not None and "ĐÃ KẾT THÚC" in (copy.text or "")
+        return ended and copy.buttons == [["📨 Gửi tin báo"]]  # Đã nhận goes, the tip link stays
 
     await driver.wait_for(lambda: all(ended(g) for g in groups), timeout=20)
 
@@ -436,7 +438,7 @@ async def test_each_answered_step_shows_the_choice(
         "Thật / diễn tập: Tình huống thật ✓",
     ]
     _welcome, *steps, preview, last = driver.bot_messages(officer.chat)
-    assert last is audience and preview.buttons == [["✅ Đã nhận"]]
+    assert last is audience and preview.buttons == [["✅ Đã nhận"], ["📨 Gửi tin báo"]]
     assert all(not m.buttons for m in steps)  # every answered step lost its buttons
 
     await driver.press_button(officer.user, officer.chat, "✏️ Sửa", message=audience)

@@ -22,8 +22,18 @@ from simulator.models import SimMessage, SimUser
 from tests.support.botrunner import BotRunner, settings_for
 
 DONG_DA = "00235"
-RESIDENT_MENU = ["start", "help", "ngonngu", "huy"]
-OFFICER_MENU = ["start", "help", "ngonngu", "canhbao", "thongke", "xuatdulieu", "huy"]
+RESIDENT_MENU = ["start", "help", "baotin", "tincuatoi", "ngonngu", "huy"]
+OFFICER_MENU = [
+    "start",
+    "help",
+    "baotin",
+    "tincuatoi",
+    "ngonngu",
+    "canhbao",
+    "thongke",
+    "xuatdulieu",
+    "huy",
+]
 
 
 @pytest.fixture
@@ -85,23 +95,26 @@ async def test_a_plain_message_answers_the_open_question(
     assert "Bot làm việc theo lệnh" in (after.text or "") and "/canhbao" in (after.text or "")
 
 
-async def test_with_nothing_open_every_message_gets_a_hint(
+async def test_with_nothing_open_a_message_is_offered_as_a_tip_or_gets_a_hint(
     runner: BotRunner, driver: SimDriver
 ) -> None:
     resident = driver.create_user("Người dân")
     chat = await driver.start_private(resident)
     await driver.wait_for_bot_message(chat, contains="Canh Gác")
-    hint = await answer(driver, resident, "Nhà tôi vừa bị mất trộm xe đạp")
+    offer = await answer(driver, resident, "Nhà tôi vừa bị mất trộm xe đạp")
+    assert offer.text == "📨 Gửi tin báo cho công an với nội dung này?"
+    photo = await driver.send_photo(resident, chat)
+    offer = await driver.wait_for_bot_message(chat, after=photo.message_id)
+    assert offer.text == "📨 Gửi tin báo cho công an với ảnh này?"
+    location = await driver.send_location(resident, chat, 21.0181, 105.8294)
+    offer = await driver.wait_for_bot_message(chat, after=location.message_id)
+    assert offer.text == "📨 Gửi tin báo cho công an với vị trí này?"
+    document = await driver.send_document(resident, chat)  # nothing a tip starts with
+    hint = await driver.wait_for_bot_message(chat, after=document.message_id)
     assert "Bot làm việc theo lệnh" in (hint.text or "")
     assert "/ngonngu" in (hint.text or "") and "/huy" in (hint.text or "")
     assert "/canhbao" not in (hint.text or "") and "/dangky" not in (hint.text or "")
-    photo = await driver.send_photo(resident, chat)
-    hint = await driver.wait_for_bot_message(chat, after=photo.message_id)
-    assert "Bot làm việc theo lệnh" in (hint.text or "")
-    location = await driver.send_location(resident, chat, 21.0181, 105.8294)
-    hint = await driver.wait_for_bot_message(chat, after=location.message_id)
-    assert "Bot làm việc theo lệnh" in (hint.text or "")
-    unknown = await answer(driver, resident, "/baotin")
+    unknown = await answer(driver, resident, "/khongco")
     assert "Bot không hiểu lệnh này" in (unknown.text or "") and "/help" in (unknown.text or "")
 
 
@@ -181,7 +194,7 @@ async def test_own_menus_follow_grants_and_revocations(
     await driver.start_private(admin)  # refused at start-up (never pressed Start), set now
     await driver.wait_for_bot_message(admin, contains="Canh Gác")
     assert menu_of(sim, admin.id, admin.id) == [
-        *["start", "help", "ngonngu", "huy"],
+        *["start", "help", "baotin", "tincuatoi", "ngonngu", "huy"],
         *["capquyen", "thuhoi", "canbo"],
     ]
 
@@ -195,10 +208,12 @@ async def test_own_menus_follow_grants_and_revocations(
 
     await answer(driver, person, "/ngonngu")
     await driver.press_button(person, person, "English")
-    await driver.wait_for(lambda: menu_of(sim, person.id, person.id, "vi")[3] == "alert")
+    await driver.wait_for(lambda: menu_of(sim, person.id, person.id, "vi")[5] == "alert")
     assert menu_of(sim, person.id, person.id, "vi") == [
         "start",
         "help",
+        "report",
+        "myreports",
         "language",
         "alert",
         "stats",
@@ -209,7 +224,14 @@ async def test_own_menus_follow_grants_and_revocations(
     revoked = await answer(driver, admin, f"/thuhoi {person.id}")
     assert "Đã thu hồi" in (revoked.text or ""), revoked.text
     assert menu_of(sim, person.id, person.id, "vi") == RESIDENT_MENU  # everyone's menu again
-    assert menu_of(sim, person.id, person.id, "en") == ["start", "help", "language", "cancel"]
+    assert menu_of(sim, person.id, person.id, "en") == [
+        "start",
+        "help",
+        "report",
+        "myreports",
+        "language",
+        "cancel",
+    ]
 
     stranger = driver.create_user("Chưa bấm Start")  # the chat scope is refused until Start
     granted = await answer(driver, admin, f"/capquyen {stranger.id} {DONG_DA}")

@@ -227,10 +227,11 @@ async def test_command_menus_are_published(bot: BotRunner) -> None:
     members = await menu(scope=BotCommandScopeAllGroupChats(), language_code="vi")
     admins = await menu(scope=BotCommandScopeAllChatAdministrators(), language_code="vi")
     admins_en = await menu(scope=BotCommandScopeAllChatAdministrators(), language_code="en")
-    assert [c.command for c in members] == ["start", "help", "trangthai", "ngonngu"]
+    assert [c.command for c in members] == ["start", "help", "baotin", "trangthai", "ngonngu"]
     assert [c.command for c in admins] == [
         "start",
         "help",
+        "baotin",
         "dangky",
         "trangthai",
         "huydangky",
@@ -241,6 +242,7 @@ async def test_command_menus_are_published(bot: BotRunner) -> None:
     assert [c.command for c in admins_en] == [
         "start",
         "help",
+        "report",
         "subscribe",
         "status",
         "unsubscribe",
@@ -248,7 +250,7 @@ async def test_command_menus_are_published(bot: BotRunner) -> None:
         "stats",
         "language",
     ]
-    assert admins[2].description == "Đăng ký khu vực cho nhóm"
+    assert admins[3].description == "Đăng ký khu vực cho nhóm"
 
 
 async def test_a_failure_is_reported_without_details(

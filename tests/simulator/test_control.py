@@ -7,7 +7,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
 
 from simulator import BotApiSimulator
 from simulator.control import ControlApi
@@ -118,6 +124,22 @@ async def test_a_user_sends_a_photo_and_a_location(
     assert received[-2].photo and received[-1].location is not None
     file = await tg.get_file(received[-2].photo[-1].file_id)
     assert (await file.download_as_bytearray()).startswith(b"\x89PNG")
+
+
+async def test_messages_show_link_buttons_and_the_custom_keyboard(
+    client: httpx.AsyncClient, tg: Bot
+) -> None:
+    lan, _ = await _group_with_bot(client)
+    private = (await client.post("/start", json={"user_id": lan})).json()["id"]
+    link = InlineKeyboardButton("📨 Gửi tin báo", url="https://t.me/canhgac_bot?start=tip_7")
+    await tg.send_message(private, "Gửi tin", reply_markup=InlineKeyboardMarkup([[link]]))
+    where = ReplyKeyboardMarkup([[KeyboardButton("📍 Gửi vị trí", request_location=True)]])
+    await tg.send_message(private, "Ở đâu?", reply_markup=where)
+    sent = await client.get("/messages", params={"chat_id": private, "last": 2})
+    linked, asked = sent.json()
+    assert linked["links"] == {"📨 Gửi tin báo": "https://t.me/canhgac_bot?start=tip_7"}
+    assert linked["keyboard"] == [] and asked["links"] == {}
+    assert asked["keyboard"] == [["📍 Gửi vị trí"]] and asked["buttons"] == []
 
 
 async def test_press_returns_the_bots_answer_and_answers_lists_it(

@@ -329,6 +329,48 @@ async def test_the_per_hour_limit_counts_by_the_keyed_hash(world: World) -> None
     assert isinstance(await tips.start(RESIDENT), Question)
 
 
+async def test_can_start_says_why_before_anything_else_is_closed(world: World) -> None:
+    tips = world.service(per_hour=1)
+    assert await tips.can_start(RESIDENT) is None
+    await submitted(tips, world.units)
+    world.clock.advance(minutes=45)
+    refused = Refused(Label("tips.rate_limited", {"limit": 1, "minutes": 15}))
+    assert await tips.can_start(RESIDENT) == refused
+    assert await tips.can_start(OTHER_RESIDENT) is None
+    assert await tips.draft(RESIDENT) is None  # it only looks
+    world.clock.advance(minutes=15)
+    assert await tips.can_start(RESIDENT) is None
+
+
+@pytest.mark.parametrize(
+    ("subscribe_to", "expected"),
+    [
+        pytest.param(None, None, id="a group without a subscription"),
+        pytest.param("commune", "commune", id="the whole commune"),
+        pytest.param("residential", "residential", id="one residential area"),
+    ],
+)
+async def test_a_groups_tip_links_carry_the_area_it_is_subscribed_to(
+    world: World, subscribe_to: str | None, expected: str | None
+) -> None:
+    subscriptions = SubscriptionService(world.sessions, world.units)
+    group = ChatRef(-4_100_000_002, "group", "TDP 5")
+    await world.chats.bot_joined(group)
+    residential = await subscriptions.create_residential(DONG_DA, "Tổ dân phố 5", 1)
+    if subscribe_to is not None:
+        area_id = residential.id if subscribe_to == "residential" else None
+        await subscriptions.subscribe(group, DONG_DA, area_id, 1)
+    found = await world.tips.group_area(group.telegram_id)
+    assert await world.tips.group_area(-4_100_000_999) is None  # an unknown chat
+    if expected is None:
+        assert found is None
+        return
+    assert found is not None and (found == residential.id) is (expected == "residential")
+    await world.tips.start(RESIDENT, source_area_id=found)
+    draft = await world.tips.draft(RESIDENT)
+    assert draft is not None and draft.source_commune_code == DONG_DA  # the group's commune
+
+
 async def test_the_limit_is_checked_again_at_send(world: World) -> None:
     tips = world.service(per_hour=1)
     await tips.start(RESIDENT)

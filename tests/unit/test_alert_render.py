@@ -10,7 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.i18n import load_catalog
-from bot.services.alert_render import acked_number, render_alert, with_acknowledgement
+from bot.services.alert_render import (
+    acked_number,
+    render_alert,
+    with_acknowledgement,
+    with_tip_button,
+)
 from bot.services.alert_types import (
     AREA_LABEL_LIMIT,
     CAPTION_TEXT_LIMIT,
@@ -95,6 +100,35 @@ def test_an_acknowledged_copy_has_a_footer_in_local_time_and_no_button() -> None
     assert copy.text.startswith(body.text)
     assert copy.text.endswith("\n✅ Đã nhận lúc 08:15 01/12")
     assert (copy.photo, copy.buttons, body.buttons) == ("f", [], [[("✅ Đã nhận", "ack:42")]])
+
+
+TIP_URL = "https://t.me/canhgac_bot?start=tip_17"
+TIP_VI, TIP_EN = ("📨 Gửi tin báo", TIP_URL), ("📨 Send a tip", TIP_URL)
+
+
+@pytest.mark.parametrize(
+    ("lang", "acknowledged", "ended", "buttons"),
+    [
+        pytest.param("vi", False, False, [[("✅ Đã nhận", "ack:42")], [TIP_VI]], id="new"),
+        pytest.param("vi", True, False, [[TIP_VI]], id="acknowledged: the tip button stays"),
+        pytest.param("vi", False, True, [[TIP_VI]], id="ended: the tip button stays"),
+        pytest.param("en", True, False, [[TIP_EN]], id="English"),
+    ],
+)
+def test_every_copy_carries_its_groups_tip_link_under_the_other_buttons(
+    lang: str, acknowledged: bool, ended: bool, buttons: list[list[tuple[str, str]]]
+) -> None:
+    copy = render_alert(CATALOG, lang, content(cancelled=ended), TZ)
+    if acknowledged:
+        copy = with_acknowledgement(CATALOG, lang, copy, datetime(2026, 12, 1, tzinfo=UTC), TZ)
+    linked = with_tip_button(CATALOG, lang, copy, TIP_URL)
+    assert linked.buttons == buttons
+    assert (linked.text, linked.photo) == (copy.text, copy.photo)
+
+
+def test_without_a_known_username_a_copy_has_no_tip_button() -> None:
+    body = render_alert(CATALOG, "vi", content(), TZ)
+    assert with_tip_button(CATALOG, "vi", body, None) is body
 
 
 @pytest.mark.parametrize(
