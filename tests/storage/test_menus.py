@@ -12,7 +12,7 @@ from storage.db import SessionFactory
 
 SUPERADMIN, OFFICER, REVOKED, RESIDENT = 42, 5_000_000_001, 5_000_000_002, 5_000_000_003
 SUPERADMIN_OFFICER = 43
-PRIVATE = ["start", "help", "language", "cancel"]
+PRIVATE = ["start", "help", "tip", "my_tips", "language", "cancel"]
 
 
 @pytest.fixture
@@ -32,8 +32,8 @@ async def menus(sessions: SessionFactory, small_units: AdminUnits) -> MenuServic
     ("person", "user_language", "expected"),
     [
         pytest.param(RESIDENT, None, None, id="a resident has none"),
-        pytest.param(OFFICER, None, ("en", [*PRIVATE[:3], "alert", "cancel"]), id="officer"),
-        pytest.param(OFFICER, "vi", ("vi", [*PRIVATE[:3], "alert", "cancel"]), id="client vi"),
+        pytest.param(OFFICER, None, ("en", [*PRIVATE[:5], "alert", "cancel"]), id="officer"),
+        pytest.param(OFFICER, "vi", ("vi", [*PRIVATE[:5], "alert", "cancel"]), id="client vi"),
         pytest.param(REVOKED, None, ("vi", []), id="revoked: back to everyone's"),
         pytest.param(
             SUPERADMIN, None, ("en", [*PRIVATE, "grant", "revoke", "officers"]), id="superadmin"
@@ -41,7 +41,7 @@ async def menus(sessions: SessionFactory, small_units: AdminUnits) -> MenuServic
         pytest.param(
             SUPERADMIN_OFFICER,
             None,
-            ("vi", [*PRIVATE[:3], "alert", "cancel", "grant", "revoke", "officers"]),
+            ("vi", [*PRIVATE[:5], "alert", "cancel", "grant", "revoke", "officers"]),
             id="both",
         ),
     ],
