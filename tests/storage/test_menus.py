@@ -12,7 +12,7 @@ from storage.db import SessionFactory
 
 SUPERADMIN, OFFICER, REVOKED, RESIDENT = 42, 5_000_000_001, 5_000_000_002, 5_000_000_003
 SUPERADMIN_OFFICER = 43
-PRIVATE = ["start", "help", "language", "cancel"]
+PRIVATE = ["start", "help", "tip", "my_tips", "language", "cancel"]
 
 
 @pytest.fixture
@@ -33,10 +33,16 @@ async def menus(sessions: SessionFactory, small_units: AdminUnits) -> MenuServic
     [
         pytest.param(RESIDENT, None, None, id="a resident has none"),
         pytest.param(
-            OFFICER, None, ("en", [*PRIVATE[:3], "alert", "stats", "cancel"]), id="officer"
+            OFFICER,
+            None,
+            ("en", [*PRIVATE[:5], "alert", "stats", "export", "cancel"]),
+            id="officer",
         ),
         pytest.param(
-            OFFICER, "vi", ("vi", [*PRIVATE[:3], "alert", "stats", "cancel"]), id="client vi"
+            OFFICER,
+            "vi",
+            ("vi", [*PRIVATE[:5], "alert", "stats", "export", "cancel"]),
+            id="client vi",
         ),
         pytest.param(REVOKED, None, ("vi", []), id="revoked: back to everyone's"),
         pytest.param(
@@ -45,7 +51,10 @@ async def menus(sessions: SessionFactory, small_units: AdminUnits) -> MenuServic
         pytest.param(
             SUPERADMIN_OFFICER,
             None,
-            ("vi", [*PRIVATE[:3], "alert", "stats", "cancel", "grant", "revoke", "officers"]),
+            (
+                "vi",
+                [*PRIVATE[:5], "alert", "stats", "export", "cancel", "grant", "revoke", "officers"],
+            ),
             id="both",
         ),
     ],
