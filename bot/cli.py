@@ -15,6 +15,7 @@ from bot.settings import Settings, SettingsError, load_dotenv_file, load_setting
 
 if TYPE_CHECKING:
     from bot.services.officers import OfficerService
+    from bot.services.stats import Period
 
 T = TypeVar("T")
 _ANSWERS = ("officer", "area", "export")  # commands whose output is their answer
@@ -52,8 +53,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _export_parser(commands: Any) -> None:
-    """`canhgac export reports|alerts`: tips as CSV or GeoJSON, alerts as CAP 1.2."""
-    export = commands.add_parser("export", help="export tips and alerts to files")
+    """`canhgac export reports|alerts|summary`: tips as CSV or GeoJSON, alerts as CAP 1.2, the
+    figures per commune as CSV."""
+    export = commands.add_parser("export", help="export tips, alerts and figures to files")
     kinds = export.add_subparsers(dest="export_command", required=True)
     reports = kinds.add_parser("reports", help="residents' tips as CSV or GeoJSON")
     reports.add_argument("--format", choices=("csv", "geojson"), required=True)
@@ -77,6 +79,17 @@ def _export_parser(commands: Any) -> None:
     alerts.add_argument(
         "--sender", default="canhgac", help="CAP sender, e.g. canhgac@congan.example.vn"
     )
+    _summary_parser(kinds)
+
+
+def _summary_parser(exports: Any) -> None:
+    summary = exports.add_parser(
+        "summary", help="the figures per commune as CSV (UTF-8 with BOM, for Excel)"
+    )
+    summary.add_argument("--since", help="first day, YYYY-MM-DD (default: 30 days to --until)")
+    summary.add_argument("--until", help="last day, YYYY-MM-DD, included (default: today)")
+    summary.add_argument("--area", help="a province (2 digits) or commune code (default: all)")
+    summary.add_argument("--output", help="write to this file instead of standard output")
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
@@ -162,6 +175,64 @@ def _area_search(query: str, limit: int) -> int:
     return 0
 
 
+def _summary_period(settings: Settings, args: argparse.Namespace) -> Period:
+    """[since 00:00, the day after until 00:00) in TIMEZONE; SettingsError for a bad date."""
+    from datetime import date, datetime, time, timedelta
+
+    from bot.services.stats import Period
+
+    def day(value: str | None, name: str, default: date) -> date:
+        if value is None:
+            return default
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise SettingsError(f"{name} must be a date like 2026-11-23, not {value!r}.") from None
+
+    tz = settings.tz
+    until = day(args.until, "--until", datetime.now(tz).date())
+    since = day(args.since, "--since", until - timedelta(days=29))
+    if since > until:
+        raise SettingsError("--since must not be after --until.")
+    return Period(
+        datetime.combine(since, time(), tz), datetime.combine(until + timedelta(days=1), time(), tz)
+    )
+
+
+async def _summary(settings: Settings, period: Period, area: str | None) -> bytes | None:
+    """The CSV of the figures per commune; None if `area` is no province or commune code."""
+    from bot.areas import AdminUnits
+    from bot.runner import prepare_database
+    from bot.services.stats import StatisticsService, UnknownScope
+    from bot.services.stats_csv import summary_csv
+    from storage.db import session_factory
+
+    engine = await prepare_database(settings)
+    try:
+        sessions = session_factory(engine)
+        stats = StatisticsService(sessions, AdminUnits.load(), settings.tips, settings.tz)
+        return summary_csv(await stats.communes(period, area))
+    except UnknownScope:
+        return None
+    finally:
+        await engine.dispose()
+
+
+def _export_summary(settings: Settings, args: argparse.Namespace) -> int:
+    """`export summary`: the CSV on standard output or in `--output`."""
+    data = asyncio.run(_summary(settings, _summary_period(settings, args), args.area))
+    if data is None:
+        print(f"canhgac: no commune or province has the code {args.area!r}.", file=sys.stderr)
+        return 2
+    if args.output:
+        with open(args.output, "wb") as out:
+            out.write(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run on uvloop where it exists (a faster event loop), else on asyncio's own."""
     try:
@@ -200,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "area":
             return _area_search(args.query, args.limit)
         elif args.command == "export":
+            if args.export_command == "summary":
+                return _export_summary(settings, args)
             return asyncio.run(_export(settings, args))
     except SettingsError as exc:
         print(f"canhgac: {exc}", file=sys.stderr)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
@@ -34,6 +34,14 @@ def _keyboard(context: Context, lang: str, current: PeriodName) -> InlineKeyboar
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label(p), callback_data=f"{PREFIX}{p.value}") for p in PERIODS]]
     )
+
+
+def _shows_figures(message: object) -> bool:
+    """Whether the pressed message is one of ours showing figures (its buttons come from
+    Telegram, not from the presser): forged data on an alert copy must not turn it into them."""
+    markup = message.reply_markup if isinstance(message, Message) else None
+    buttons = markup.inline_keyboard if markup is not None else ()
+    return any(str(b.callback_data or "").startswith(PREFIX) for row in buttons for b in row)
 
 
 async def _figures_text(
@@ -86,7 +94,7 @@ async def choose_period(update: Update, context: Context) -> None:
     svc, lang = services(context), await language(update, context)
     t = svc.catalog.t
     wanted = query.data.removeprefix(PREFIX)
-    if wanted not in {p.value for p in PERIODS}:
+    if wanted not in {p.value for p in PERIODS} or not _shows_figures(query.message):
         await query.answer(t(lang, "errors.expired"), show_alert=True)
         return
     if is_group(chat) and not await is_chat_admin(context, chat, query.from_user):

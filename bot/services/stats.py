@@ -24,7 +24,7 @@ import operator
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import reduce
 from typing import Any
@@ -275,6 +275,15 @@ class Figures:
         return None if now is None or before is None else now - before
 
 
+@dataclass(frozen=True)
+class DailyFigures:
+    """One local day of a period (the digest's chart): alerts sent, tips received by category."""
+
+    day: date
+    alerts: int
+    tips: tuple[tuple[str, int], ...]  # by category name, zero counts left out
+
+
 def _path(totals: Totals, name: str) -> Any:
     return reduce(getattr, name.split("."), totals)
 
@@ -335,6 +344,22 @@ class StatisticsService:
                 self._units,
             )
         return [c for c in table if commune is None or c.code == commune.code]
+
+    async def daily(
+        self, scope: Scope, period: Period, now: datetime | None = None
+    ) -> tuple[DailyFigures, ...]:
+        """Per local day of `period` (TIMEZONE): the alerts sent to `scope` and its tips by
+        category; two grouped queries a day."""
+        period = _cut(period, now or utcnow())
+        async with self._sessions() as session:
+            resolved = await self._resolve(session, scope)
+            computation = _Computation(session, resolved.where, self._deadlines)
+            return tuple(
+                [
+                    await computation.day(day, start, end)
+                    for day, start, end in _days(period, self._tz)
+                ]
+            )
 
     async def group_scope(self, telegram_id: int) -> Scope | None:
         """The group's scope if it has a subscription."""
@@ -407,6 +432,17 @@ class StatisticsService:
         return await self._area(session, area, chat_id=chat.id)
 
 
+def _days(period: Period, tz: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
+    """The local days of `period`, each with its part of the period."""
+    days = []
+    day = period.start.astimezone(tz).date()
+    while (start := datetime.combine(day, time(), tz)) < period.end:
+        end = datetime.combine(day + timedelta(days=1), time(), tz)
+        days.append((day, max(start, period.start), min(end, period.end)))
+        day += timedelta(days=1)
+    return days
+
+
 def _cut(period: Period, now: datetime) -> Period:
     """The period without its part after `now` (this year so far, not to 31 December)."""
     return Period(period.start, min(period.end, max(now, period.start)))
@@ -455,6 +491,12 @@ class _Computation:
 
     def _alert_ids(self) -> Any:
         return self._where.alert_ids(ALERT_KIND)
+
+    async def day(self, day: date, start: datetime, end: datetime) -> DailyFigures:
+        """One day's alerts and tips by category (for the digest's chart)."""
+        mix = await alert_q.alert_mix(self._session, self._alert_ids(), start, end)
+        tips = await self._received(Period(start, end), col(Tip.category))
+        return DailyFigures(day, sum(n for *_, n in mix), _ranked(Counter(tips)))
 
     async def _acks(self, period: Period, groupings: list[AckBy]) -> dict[AckBy, dict[int, Acks]]:
         """Acknowledgement figures of the alerts sent to the area in the period, grouped."""

@@ -43,12 +43,18 @@ async def an_alert_acknowledged(
     draft.target_kind, draft.severity, draft.category = "commune", "urgent", "theft"
     draft.text, draft.validity_hours, draft.exercise = "Cảnh giác trộm xe.", 24, False
     await svc.alerts.save_draft(police.id, draft)
-    await svc.alerts.confirm(police.id, draft.token)
+    sent = await svc.alerts.confirm(police.id, draft.token)
     await driver.wait_for(
         lambda: (m := driver.last_bot_message(group)) and m.buttons == [[ACK]], 20
     )
-    await driver.press_button(admin, group, ACK)
-    await driver.wait_for(lambda: (m := driver.last_bot_message(group)) and m.buttons == [], 10)
+
+    async def recorded() -> bool:  # the copy is in the chat before its row says delivered
+        return (await svc.alerts.status(police.id, sent.alert_id)).stats.delivered == 1
+
+    await driver.wait_for(recorded, timeout=20)
+    pressed = await driver.press_button(admin, group, ACK)
+    await driver.wait_for(lambda: driver.sim.callbacks[pressed].answered, timeout=20)
+    assert (await svc.alerts.status(police.id, sent.alert_id)).acknowledged == 1
 
 
 async def tips(bot: BotRunner, count: int) -> None:
@@ -117,6 +123,12 @@ async def test_in_a_group_for_its_admins_with_small_tip_counts_hidden(
     assert await answer_of(sim, driver, junk) == (
         "Thao tác này đã hết hạn. Hãy gõ lại lệnh để bắt đầu lại."
     )
+    copy = next(m for m in driver.bot_messages(group) if "Cảnh giác trộm xe." in (m.text or ""))
+    forged = await driver.press_callback_data(admin, group, copy, "st:7d")  # on the alert copy
+    assert await answer_of(sim, driver, forged) == (
+        "Thao tác này đã hết hạn. Hãy gõ lại lệnh để bắt đầu lại."
+    )
+    assert "Cảnh giác trộm xe." in (copy.text or "") and "Số liệu" not in (copy.text or "")
     assert sim.unanswered_callbacks() == []
 
 

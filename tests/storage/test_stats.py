@@ -407,3 +407,16 @@ async def test_an_empty_week(world: World, stats: StatisticsService) -> None:
     assert figures.empty and figures.current.acks == Acks() and figures.alerts == ()
     assert figures.current.active_groups == 0 and figures.attention == ()
     assert figures.change("acks.share") is None
+
+
+async def test_the_days_of_a_week(world: World, stats: StatisticsService) -> None:
+    days = await stats.daily(Scope.commune(DONG_DA), week(stats), NOW)
+    assert [(d.day.isoformat(), d.alerts, d.tips) for d in days] == [
+        ("2026-11-23", 0, (("theft", 1),)),
+        ("2026-11-24", 1, (("drugs", 1),)),  # A1
+        ("2026-11-25", 0, (("scam", 1),)),
+        ("2026-11-26", 1, (("other", 1),)),  # A2, the city's
+        ("2026-11-27", 0, (("theft", 1),)),  # T6, from Tổ dân phố 5
+        ("2026-11-28", 1, ()),  # A3
+        ("2026-11-29", 0, (("scam", 1),)),
+    ]
