@@ -147,20 +147,27 @@ class PartSender:
         together when other messages arrive in between); their message ids."""
         common = self._common(priority, main_id)
         if isinstance(part, Pin):
-            if part.is_venue:
-                assert part.title is not None and part.address is not None
-                venue = await self.bot.send_venue(
-                    chat_id, part.lat, part.lon, part.title, part.address, **common
-                )
-                return [venue.message_id]
-            pin = await self.bot.send_location(chat_id, part.lat, part.lon, **common)
-            return [pin.message_id]
+            return [await self._send_pin(chat_id, part, common)]
         if len(part) == 1:  # Telegram wants 2-10 items in an album
             photo = await self.bot.send_photo(chat_id, part[0], **common)
             return [photo.message_id]
         media = [InputMediaPhoto(file_id) for file_id in part]
         album = await self.bot.send_media_group(chat_id, media, **common)
         return [m.message_id for m in album]
+
+    async def _send_pin(self, chat_id: int, pin: Pin, common: dict[str, Any]) -> int:
+        """sendVenue or sendLocation. Neither takes a parse_mode, yet PTB sends the Defaults'
+        one along (Telegram ignores it; the spec, and so the simulator, refuse it): an explicit
+        None in `api_kwargs` replaces it, and PTB drops None values."""
+        unset: dict[str, Any] = {"parse_mode": None}
+        if pin.is_venue:
+            assert pin.title is not None and pin.address is not None
+            venue = await self.bot.send_venue(
+                chat_id, pin.lat, pin.lon, pin.title, pin.address, api_kwargs=unset, **common
+            )
+            return venue.message_id
+        sent = await self.bot.send_location(chat_id, pin.lat, pin.lon, api_kwargs=unset, **common)
+        return sent.message_id
 
     async def edit_main(
         self,
