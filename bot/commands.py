@@ -50,6 +50,9 @@ COMMANDS = (
     Command("grant", "capquyen", "grant", Where.PRIVATE, Role.SUPERADMIN),
     Command("revoke", "thuhoi", "revoke", Where.PRIVATE, Role.SUPERADMIN),
     Command("officers", "canbo", "officers", Where.PRIVATE, Role.SUPERADMIN),
+    Command("triage", "xulytin", "triage", Where.PRIVATE, Role.OFFICER),
+    # In a group; listed under /xulytin's help (group menus show group admins' commands only).
+    Command("duty_group", "nhomtruc", "dutygroup", Where.GROUP, Role.OFFICER),
 )
 
 

@@ -15,6 +15,7 @@ from bot.services.menus import MenuService
 from bot.services.officers import OfficerService
 from bot.services.prompts import PromptService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.tip_outbox import TipOutbox
 from bot.services.tips import TipService
 from bot.settings import Settings
 from storage.db import SessionFactory
@@ -36,6 +37,7 @@ class Services:
     conversations: ConversationService
     menus: MenuService
     tips: TipService
+    tip_outbox: TipOutbox  # the tips' cards, notices and relayed messages; their jobs
 
 
 def build_services(
@@ -44,6 +46,7 @@ def build_services(
     """Create every service over one session factory."""
     officers = OfficerService(sessions, units, settings.superadmin_ids)
     chats = ChatService(sessions, settings.default_language)
+    tips = TipService(sessions, units, settings.tips)
     return Services(
         settings=settings,
         catalog=catalog,
@@ -58,5 +61,6 @@ def build_services(
         scheduler=DurableScheduler(sessions),
         conversations=ConversationService(sessions, default_stores()),
         menus=MenuService(sessions, chats, settings.superadmin_ids),
-        tips=TipService(sessions, units, settings.tips),
+        tips=tips,
+        tip_outbox=TipOutbox(sessions, tips, catalog, settings.tz),
     )
