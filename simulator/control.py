@@ -38,7 +38,10 @@ def _message(m: SimMessage) -> dict[str, Any]:
         "text": m.text,
         "caption": m.caption,
         "photo": bool(m.photo),
+        "album": m.extra.get("media_group_id"),  # photos sent as one album share it
+        "document": m.document.get("file_name") if m.document else None,
         "location": m.location,
+        "venue": {k: m.venue[k] for k in ("title", "address")} if m.venue else None,
         "buttons": m.buttons,
         "force_reply": m.force_reply,
         "edit_count": m.edit_count,

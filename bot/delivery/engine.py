@@ -52,6 +52,7 @@ class _Outcome:
     count_attempt: bool = True
     parts_sent: int = 1
     part_message_ids: str | None = None
+    parts_total: int = 1
 
     async def apply(self, session: AsyncSession) -> None:
         """Record a retry or a failure ("done" outcomes are written together by `_apply`)."""
@@ -72,6 +73,7 @@ class _Outcome:
             self.note,
             self.parts_sent,
             self.part_message_ids,
+            self.parts_total,
         )
 
 
@@ -84,7 +86,7 @@ class _Progress:
     is_photo: bool
     ids: list[list[int]]  # message ids per part sent, the main message first
     edit_due: bool
-    total: int | None = None  # parts of the rendering, once rendered
+    total: int | None = None  # the copy's parts: fixed at its first send
     unrecorded: bool = False  # a part went out that the row does not show yet
     note: str | None = None
 
@@ -95,7 +97,8 @@ class _Progress:
         ids = json.loads(c.part_message_ids) if c.part_message_ids else [[c.message_id]]
         ids = ids[: max(1, c.parts_sent)]
         due = c.content_version > c.sent_version
-        return cls(c.telegram_chat_id, c.message_id, c.is_photo, ids, due)
+        total = c.parts_total or None
+        return cls(c.telegram_chat_id, c.message_id, c.is_photo, ids, due, total)
 
     @property
     def parts_sent(self) -> int:
@@ -115,7 +118,7 @@ class _Progress:
 
     def record(self, c: Claim) -> outbox.Done:
         """The row as it stands: every part sent so far shows version `c.content_version`."""
-        assert self.message_id is not None
+        assert self.message_id is not None and self.total is not None
         return outbox.Done(
             c.id,
             c.content_version,
@@ -124,6 +127,7 @@ class _Progress:
             self.note,
             self.parts_sent,
             self.part_message_ids(),
+            self.total,
         )
 
 
@@ -333,22 +337,23 @@ class DeliveryEngine:
         progress = _Progress.of(c)
         try:
             outcome = await self._deliver(c, progress)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # stopping: keep what already went out, if we can
+            if progress.unrecorded:
+                await self._save_parts(c, progress)
             raise
         except Exception as exc:
             log.exception("delivery %s (%s %s) failed", c.id, c.kind, c.ref_id)
             outcome = self._transient(c, f"{type(exc).__name__}: {exc}")
         if outcome.action != "done" and progress.unrecorded:
-            outcome = await self._save_parts(c, progress, outcome)
+            await self._save_parts(c, progress)
         self._record(outcome, c)
 
-    async def _save_parts(self, c: Claim, progress: _Progress, outcome: _Outcome) -> _Outcome:
-        """Parts went out before the failure: the row must show them before it is retried."""
+    async def _save_parts(self, c: Claim, progress: _Progress) -> None:
+        """Parts went out before a failure: the row must show them before it is retried."""
         try:
             await self._in_transaction(outbox.record_parts, progress.record(c))
         except Exception:  # the retry may then resend those parts
             log.exception("recording the parts sent of delivery %s failed", c.id)
-        return outcome
 
     async def _deliver(self, c: Claim, p: _Progress) -> _Outcome:
         for _ in range(3):  # a group may be migrated more than once in theory
@@ -384,7 +389,9 @@ class DeliveryEngine:
         kind = self._kind(c.kind)
         out, markup = await self._render(c, kind, p.chat_id)
         later = later_parts(out)
-        p.total = 1 + len(later)
+        # A copy keeps the parts it was first sent with: an edit adds none (and one that
+        # dropped some leaves nothing more to send).
+        p.total = min(p.total or 1 + len(later), 1 + len(later))
         if p.message_id is None:
             p.message_id = await self._parts.send_main(p.chat_id, out, markup, c.priority)
             p.is_photo = out.has_caption
@@ -413,6 +420,7 @@ class DeliveryEngine:
             done.note,
             parts_sent=done.parts_sent,
             part_message_ids=done.part_message_ids,
+            parts_total=done.parts_total,
         )
 
     def _transient(self, c: Claim, error: str) -> _Outcome:

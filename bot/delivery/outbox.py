@@ -43,6 +43,7 @@ class Claim:
     parts_sent: int = 0  # parts of the copy already in the chat (main message first)
     part_message_ids: str | None = None  # their message ids, JSON (see Delivery)
     sent_version: int = 0
+    parts_total: int = 0  # 0 until the first send fixes it
 
 
 async def _run(
@@ -83,6 +84,7 @@ def _row(kind: str, ref_id: int, target: Target, priority: int, now: datetime) -
         "content_version": 1,
         "sent_version": 0,
         "is_photo": False,
+        "parts_total": 0,
         "parts_sent": 0,
         "attempts": 0,
         "next_attempt_at": None if target.filtered else now,
@@ -216,6 +218,7 @@ _CLAIM_COLUMNS = (
     col(Delivery.parts_sent),
     col(Delivery.part_message_ids),
     col(Delivery.sent_version),
+    col(Delivery.parts_total),
 )
 
 
@@ -247,6 +250,7 @@ class Done:
     note: str | None = None
     parts_sent: int = 1
     part_message_ids: str | None = None
+    parts_total: int = 1
 
 
 _T = Delivery.__table__  # type: ignore[attr-defined]
@@ -259,6 +263,7 @@ _MARK_DONE = (
         status=_DELIVERED,
         message_id=bindparam("b_message_id"),
         is_photo=bindparam("b_is_photo"),
+        parts_total=bindparam("b_parts_total"),
         parts_sent=bindparam("b_parts"),
         part_message_ids=bindparam("b_part_ids"),
         sent_version=bindparam("b_version"),
@@ -286,6 +291,7 @@ async def mark_done(session: AsyncSession, done: list[Done]) -> None:
             "b_version": d.version,
             "b_note": d.note,
             "b_parts": d.parts_sent,
+            "b_parts_total": d.parts_total,
             "b_part_ids": d.part_message_ids,
             "b_now": now,
         }
@@ -309,6 +315,7 @@ async def record_parts(session: AsyncSession, progress: Done) -> None:
             message_id=progress.message_id,
             is_photo=progress.is_photo,
             sent_version=progress.version,
+            parts_total=progress.parts_total,
             parts_sent=progress.parts_sent,
             part_message_ids=progress.part_message_ids,
             delivered_at=func.coalesce(col(Delivery.delivered_at), now),

@@ -47,9 +47,10 @@ class Delivery(SQLModel, table=True):
     # The main message has a caption (photo, document, a copy with a new caption): edits
     # change the caption, not a text.
     is_photo: bool = False
-    # How many of the copy's parts (main message, album chunks, pin) are in the chat, and the
-    # message ids of each as JSON ([[main], [album ids...], [pin]]; NULL for one message): a
-    # retry sends only the rest.
+    # How many parts the copy has (main message, album chunks, pin; fixed at its first send:
+    # an edit never adds one), how many are in the chat, and the message ids of each as JSON
+    # ([[main], [album ids...], [pin]]; NULL for one message): a retry sends only the rest.
+    parts_total: int = 0
     parts_sent: int = 0
     part_message_ids: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     attempts: int = 0

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
+from telegram import InputMediaPhoto
 
 from bot.delivery import DeliveryConfig, FloodGate
-from bot.delivery.limiter import BULK, INTERACTIVE
+from bot.delivery.limiter import BULK, INTERACTIVE, bulk_args, is_counted, weight_of
 from bot.delivery.windows import LocalWindows, PostgresWindows, RedisWindows, Window, WindowStore
 from simulator import BotApiSimulator, Limits, SimDriver
 from tests.delivery.conftest import REDIS_URL, Db, make_bot, redis_available
@@ -164,3 +165,73 @@ async def test_urgent_bulk_overtakes_less_urgent_bulk() -> None:
     for task in digest:
         task.cancel()
     await gate.close()
+
+
+async def test_a_request_of_weight_n_takes_n_slots(stores: StoreFactory) -> None:
+    a, b = stores(), stores()
+    glob, chat = Window("global", 1.0, 30), Window("chat:-7", 60.0, 8)
+    assert (await a.try_acquire(glob, chat, 5)).granted  # an album of 5
+    refused = await b.try_acquire(glob, chat, 5)  # 5 more do not fit in the 3 left
+    assert not refused.granted and refused.global_wait == 0 and 59 < refused.chat_wait <= 60
+    assert (await b.try_acquire(glob, chat, 3)).granted  # 3 do
+    assert not (await a.try_acquire(glob, chat)).granted
+    assert (await a.try_acquire(glob, Window("chat:-8", 60.0, 8))).granted  # 5 + 3 + 1 of 30
+
+
+async def test_a_request_heavier_than_a_window_needs_it_empty(stores: StoreFactory) -> None:
+    store = stores()
+    glob, private = Window("global", 1.0, 30), Window("chat:42", 1.0, 1)
+    assert (await store.try_acquire(glob, private, 5)).granted  # an album into a private chat
+    after = await store.try_acquire(glob, private)
+    assert not after.granted and 0 < after.chat_wait <= 1.0
+    busy = Window("chat:43", 1.0, 1)
+    assert (await store.try_acquire(glob, busy)).granted
+    assert not (await store.try_acquire(glob, busy, 5)).granted
+
+
+async def test_an_album_of_five_counts_five_in_the_gate_windows(
+    sim: BotApiSimulator, driver: SimDriver
+) -> None:
+    user = driver.create_user("A")
+    group = driver.create_group("G", members=[user], admins=[user])
+    await driver.add_bot(group, by=user)
+    photos = []
+    for i in range(5):
+        sent = await driver.send_photo(user, group, content=b"p%d" % i)
+        assert sent.photo is not None
+        photos.append(InputMediaPhoto(sent.photo[-1]["file_id"]))
+    # A wide margin keeps what was counted in the windows however slow this machine is.
+    config = DeliveryConfig(global_per_second=10, group_per_minute=7, window_margin=30.0)
+    gate = FloodGate(config)
+    async with make_bot(sim, gate) as bot:
+        await bot.send_media_group(group.id, photos, rate_limit_args=bulk_args())
+        await bot.copy_message(group.id, group.id, sent.message_id, rate_limit_args=bulk_args())
+    store, span = gate.store, 1.0 + config.window_margin
+    assert not (await store.try_acquire(Window("global", span, 6), None)).granted  # 5 + 1
+    _, chat = gate.windows(group.id, BULK, False)
+    roomy = Window("global", span, 100)
+    assert chat is not None and (await store.try_acquire(roomy, chat)).granted  # the 7th
+    full = await store.try_acquire(roomy, chat)
+    assert not full.granted and full.chat_wait > 60  # 5 + 1 + 1: the group's 7 per minute
+    await gate.close()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "data", "counted", "weight"),
+    [
+        ("sendMessage", {"chat_id": 1}, True, 1),
+        ("sendMediaGroup", {"chat_id": 1, "media": ["a", "b", "c", "d", "e"]}, True, 5),
+        ("copyMessage", {"chat_id": 1, "message_id": 3}, True, 1),
+        ("copyMessages", {"chat_id": 1, "message_ids": [3, 4]}, True, 2),
+        ("forwardMessage", {"chat_id": 1, "message_id": 3}, True, 1),
+        ("sendLocation", {"chat_id": 1}, True, 1),
+        ("sendVenue", {"chat_id": 1}, True, 1),
+        ("editMessageCaption", {"chat_id": 1}, True, 1),
+        ("sendChatAction", {"chat_id": 1}, False, 1),
+        ("getChatMember", {"chat_id": 1}, False, 1),
+    ],
+)
+def test_calls_count_as_telegram_counts_them(
+    endpoint: str, data: dict[str, object], counted: bool, weight: int
+) -> None:
+    assert (is_counted(endpoint), weight_of(endpoint, data)) == (counted, weight)

@@ -7,8 +7,19 @@ import json
 from dataclasses import replace
 
 import pytest
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import Defaults, ExtBot
 
-from bot.delivery import DeliveryEngine, Outgoing, Pin, Target, enqueue, request_edit
+from bot.delivery import (
+    DeliveryEngine,
+    Outgoing,
+    Pin,
+    Target,
+    TelegramRateLimiter,
+    enqueue,
+    request_edit,
+)
 from bot.delivery.kinds import KindRegistry, OutgoingKind
 from simulator import BotApiSimulator, Limits, SimDriver
 from simulator.models import SimMessage
@@ -22,7 +33,7 @@ from tests.delivery.conftest import (
     make_gate,
     rows,
 )
-from tests.delivery.support import wait_until
+from tests.delivery.support import TOKEN, wait_until
 
 KIND = "card"
 VENUE = Pin(21.0181, 105.8292, title="Chợ Đống Đa", address="Phố Khâm Thiên")
@@ -73,7 +84,9 @@ async def send_cards(db: Db, targets: list[Target], engine: DeliveryEngine, ref:
 
 async def all_sent(db: Db, ref: int, parts: int) -> bool:
     found = await rows(db, ref)
-    return bool(found) and all(r.parts_sent == parts and r.next_attempt_at is None for r in found)
+    return bool(found) and all(
+        r.parts_sent == r.parts_total == parts and r.next_attempt_at is None for r in found
+    )
 
 
 def assert_card(messages: list[SimMessage], album: int, title: str = "Tin R-") -> None:
@@ -312,3 +325,68 @@ async def test_a_kind_this_process_does_not_know_is_left_for_one_that_does(
 
 async def _cards_sent(db: Db) -> bool:
     return all(r.parts_sent == 3 for r in await rows(db, 10) if r.kind == KIND)
+
+
+async def test_an_edit_never_adds_parts_to_a_copy_already_sent(
+    db: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
+) -> None:
+    album = await photo_ids(driver, 2)
+    targets = await add_groups(driver, db, 2)
+    later: dict[str, tuple[str, ...]] = {"album": ()}
+
+    async def render(ref_id: int, language: str | None, chat_id: int) -> Outgoing:
+        text = TEXTS.get(ref_id, f"Tin R-{ref_id}")
+        return Outgoing(text, album=later["album"])
+
+    engine = await start(engines, db, OutgoingKind(KIND, render, per_chat=False))
+    await send_cards(db, targets, engine, 11)
+    await wait_until(lambda: all_sent(db, 11, 1))
+    later["album"], TEXTS[11] = album, "Tin R-11 (có ảnh)"
+    async with db.sessions() as session, session.begin():
+        await request_edit(session, KIND, 11)
+    engine.notify()
+
+    async def edited() -> bool:
+        return all(r.sent_version == 2 for r in await rows(db, 11))
+
+    await wait_until(edited)
+    for t in targets:
+        (main,) = driver.bot_messages(sim.world.chats[t.telegram_chat_id])
+        assert main.edited and main.text == "Tin R-11 (có ảnh)"
+    assert sim.stats.calls["sendMediaGroup"] == 0
+    assert {(r.parts_total, r.parts_sent) for r in await rows(db, 11)} == {(1, 1)}
+
+
+async def test_every_part_is_valid_with_the_applications_defaults(
+    lite: Db, sim: BotApiSimulator, driver: SimDriver
+) -> None:
+    """The Application's bot carries Defaults (parse_mode HTML): PTB adds it to calls that do
+    not take one, which the spec (and so the simulator) refuses."""
+    album = await photo_ids(driver, 3)
+    targets = await add_groups(driver, lite, 2)
+    defaults = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(True))
+    bot = ExtBot(
+        TOKEN,
+        base_url=sim.base_url,
+        base_file_url=sim.base_file_url,
+        defaults=defaults,
+        rate_limiter=TelegramRateLimiter(make_gate(FAST)),
+    )
+    kinds = KindRegistry(
+        [card_kind(album), replace(card_kind(album[:1], Pin(10.7, 106.7)), name="b")]
+    )
+    async with bot:
+        engine = DeliveryEngine(lite.sessions, bot, FAST, kinds=kinds)
+        await engine.start()
+        async with lite.sessions() as session, session.begin():
+            await enqueue(session, KIND, 12, targets[:1])
+            await enqueue(session, "b", 12, targets[1:])
+        engine.notify()
+        try:
+            await wait_until(lambda: all_sent(lite, 12, 3))
+        finally:
+            await engine.stop()
+    assert sim.violations == []
+    assert_card(driver.bot_messages(sim.world.chats[targets[0].telegram_chat_id]), 3)
+    _, photo, pin = driver.bot_messages(sim.world.chats[targets[1].telegram_chat_id])
+    assert photo.photo and pin.location is not None

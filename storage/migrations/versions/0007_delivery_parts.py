@@ -22,10 +22,11 @@ depends_on: Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("deliveries") as batch:
+        batch.add_column(sa.Column("parts_total", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("parts_sent", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("part_message_ids", sa.Text(), nullable=True))
     # Every copy sent so far was one message.
-    op.execute("UPDATE deliveries SET parts_sent = 1 WHERE message_id IS NOT NULL")
+    op.execute("UPDATE deliveries SET parts_total = 1, parts_sent = 1 WHERE message_id IS NOT NULL")
     op.create_table(
         "delivery_files",
         sa.Column("cache_key", sa.String(160), primary_key=True),
@@ -100,3 +101,4 @@ def downgrade() -> None:
     with op.batch_alter_table("deliveries") as batch:
         batch.drop_column("part_message_ids")
         batch.drop_column("parts_sent")
+        batch.drop_column("parts_total")
