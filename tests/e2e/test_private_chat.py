@@ -23,7 +23,7 @@ from tests.support.botrunner import BotRunner, settings_for
 
 DONG_DA = "00235"
 RESIDENT_MENU = ["start", "help", "ngonngu", "huy"]
-OFFICER_MENU = ["start", "help", "ngonngu", "canhbao", "huy"]
+OFFICER_MENU = ["start", "help", "ngonngu", "canhbao", "xulytin", "huy"]
 
 
 @pytest.fixture
@@ -199,6 +199,7 @@ async def test_own_menus_follow_grants_and_revocations(
         "help",
         "language",
         "alert",
+        "triage",
         "cancel",
     ]
 
