@@ -114,7 +114,7 @@ def build_application(
     services.tip_outbox.set_notifier(delivery.notify)
     # Cards commit with the tip; the tips' jobs: overdue escalation, the nightly erasure.
     services.tips.add_submitted_hook(services.tip_outbox.on_submitted)
-    services.tip_outbox.register_jobs(services.scheduler, settings.tz)
+    services.tip_outbox.register_jobs(services.scheduler)
     app.bot_data["services"] = services
     app.bot_data[DELIVERY] = delivery
     for module in HANDLER_MODULES:

@@ -139,11 +139,12 @@ class TipOutbox:
             ),
         )
 
-    def register_jobs(self, scheduler: DurableScheduler, tz: tzinfo) -> None:
-        """The overdue escalation of each tip and the nightly erasure of identities."""
+    def register_jobs(self, scheduler: DurableScheduler) -> None:
+        """The overdue escalation of each tip and the nightly erasure of identities (at
+        ERASURE_CRONTAB in the bot's time zone)."""
         scheduler.register(OVERDUE_JOB, self.run_overdue, grace=OVERDUE_GRACE)
         scheduler.register(ERASURE_JOB, self.run_erasure, grace=ERASURE_GRACE)
-        scheduler.every(ERASURE_JOB, ERASURE_CRONTAB, tz)
+        scheduler.every(ERASURE_JOB, ERASURE_CRONTAB, self._tz)
 
     # -- what officers and reporters do (the service decides; the outbox follows) ----------
 

@@ -14,10 +14,12 @@ from sqlmodel import col, select
 from bot.delivery.outgoing import Pin
 from bot.i18n import load_catalog
 from bot.scheduling import DurableScheduler, Job, get_job, schedule
+from bot.scheduling.store import has_open
 from bot.services.chats import ChatRef
 from bot.services.tip_cards import parse_press
 from bot.services.tip_outbox import (
     CARD_KIND,
+    ERASURE_JOB,
     LATE_KIND,
     OVERDUE_JOB,
     RELAY_KIND,
@@ -95,7 +97,7 @@ async def desk(world: World) -> Desk:  # noqa: F811 - the fixture above
     outbox = TipOutbox(world.sessions, world.tips, CATALOG, TZ)
     world.tips.add_submitted_hook(outbox.on_submitted)
     scheduler = DurableScheduler(world.sessions)
-    outbox.register_jobs(scheduler, TZ)
+    outbox.register_jobs(scheduler)
     for officer, area in ((OFFICER, DONG_DA), (COLLEAGUE, DONG_DA), (ELSEWHERE, BA_DINH)):
         await world.officer(officer, area)
     await world.officer(5_000_000_103, DONG_DA, started=False)  # never pressed Start
@@ -292,3 +294,19 @@ async def test_the_erasure_removes_every_notice_to_the_reporter(desk: Desk) -> N
     desk.world.clock.advance(days=31)
     assert await desk.world.tips.erase_identities(desk.world.clock()) == 1
     assert await count(desk.sessions, Delivery, col(Delivery.telegram_chat_id) == RESIDENT) == 0
+
+
+async def test_the_nightly_job_erases_the_identities_due(desk: Desk) -> None:
+    sent = await tip(desk)
+    for version, action in enumerate(("ack", "done"), start=1):
+        assert isinstance(
+            await desk.outbox.act(OFFICER, sent.tip_id, action, version), TriageChanged
+        )
+    await desk.scheduler.run_due(START)  # plans the first nightly run
+    async with desk.sessions() as session:
+        assert await has_open(session, ERASURE_JOB)
+    report = await desk.scheduler.run_due(START + timedelta(days=31))
+    assert len(report.done) == 1  # the latest night only; older ones were past their grace
+    async with desk.sessions() as session:
+        row = await session.get(Tip, sent.tip_id)
+    assert row is not None and row.reporter_telegram_id is None and row.reporter_hash is None
