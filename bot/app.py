@@ -33,7 +33,9 @@ from handlers import (
     replies,
     stats,
     subscribe,
+    tip_reporter,
     tips,
+    triage,
 )
 from storage.db import SessionFactory, session_factory
 
@@ -52,6 +54,8 @@ HANDLER_MODULES = (
     exports,
     stats,
     tips,  # the resident's side of tips: /baotin, its buttons, /tincuatoi, the tip deep link
+    triage,
+    tip_reporter,
     private,  # its catch-all for private messages must not shadow commands above
     fallback,  # last: answers a button press no handler above took (same handler group)
 )
@@ -66,7 +70,7 @@ MENU_SYNC = "menu_sync"
 def outgoing_kinds(services: Services) -> KindRegistry:
     """Every kind of outbox job, as the services declare them: the one registry the bot and
     `canhgac sender` both read."""
-    return KindRegistry([*services.alerts.kinds()])
+    return KindRegistry([*services.alerts.kinds(), *services.tip_outbox.kinds()])
 
 
 def sender_renderers(settings: Settings) -> Callable[[SessionFactory], KindRegistry]:
@@ -113,6 +117,10 @@ def build_application(
     )
     delivery = DeliveryEngine(services.sessions, app.bot, config, kinds=outgoing_kinds(services))
     services.alerts.set_notifier(delivery.notify)
+    services.tip_outbox.set_notifier(delivery.notify)
+    # Cards commit with the tip; the tips' jobs: overdue escalation, the nightly erasure.
+    services.tips.add_submitted_hook(services.tip_outbox.on_submitted)
+    services.tip_outbox.register_jobs(services.scheduler)
     app.bot_data["services"] = services
     app.bot_data[DELIVERY] = delivery
     for module in HANDLER_MODULES:

@@ -50,8 +50,11 @@ COMMANDS = (
     Command("group_stats", "thongke", "stats", Where.GROUP, Role.GROUP_ADMIN),
     Command("language", "ngonngu", "language", Where.ANYWHERE),
     Command("alert", "canhbao", "alert", Where.PRIVATE, Role.OFFICER),
+    Command("triage", "xulytin", "triage", Where.PRIVATE, Role.OFFICER),
     Command("stats", "thongke", "stats", Where.PRIVATE, Role.OFFICER),
     Command("export", "xuatdulieu", "export", Where.PRIVATE, Role.OFFICER),
+    # In a group; listed under /xulytin's help (group menus show group admins' commands only).
+    Command("duty_group", "nhomtruc", "dutygroup", Where.GROUP, Role.OFFICER),
     Command("cancel", "huy", "cancel", Where.PRIVATE),
     Command("grant", "capquyen", "grant", Where.PRIVATE, Role.SUPERADMIN),
     Command("revoke", "thuhoi", "revoke", Where.PRIVATE, Role.SUPERADMIN),

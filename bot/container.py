@@ -18,6 +18,7 @@ from bot.services.prompts import PromptService
 from bot.services.stats import StatisticsService
 from bot.services.subscriptions import SubscriptionService
 from bot.services.tip_links import TipLinks
+from bot.services.tip_outbox import TipOutbox
 from bot.services.tips import TipService
 from bot.settings import Settings
 from storage.db import SessionFactory
@@ -42,6 +43,7 @@ class Services:
     stats: StatisticsService  # figures for digests, /thongke and exports
     exports: ExportService
     tip_links: TipLinks  # the bot's username for "send a tip" links, shared with senders
+    tip_outbox: TipOutbox  # the tips' cards, notices and relayed messages; their jobs
 
 
 def build_services(
@@ -51,6 +53,7 @@ def build_services(
     officers = OfficerService(sessions, units, settings.superadmin_ids)
     chats = ChatService(sessions, settings.default_language)
     tip_links = TipLinks(sessions)
+    tips = TipService(sessions, units, settings.tips)
     return Services(
         settings=settings,
         catalog=catalog,
@@ -65,8 +68,9 @@ def build_services(
         scheduler=DurableScheduler(sessions),
         conversations=ConversationService(sessions, default_stores()),
         menus=MenuService(sessions, chats, settings.superadmin_ids),
-        tips=TipService(sessions, units, settings.tips),
+        tips=tips,
         stats=StatisticsService(sessions, units, settings.tips, settings.tz),
         exports=ExportService(sessions, units, catalog, settings.tz),
         tip_links=tip_links,
+        tip_outbox=TipOutbox(sessions, tips, catalog, settings.tz),
     )

@@ -10,6 +10,16 @@ from collections.abc import Iterable
 PREPARATION_LOGGERS = ("storage.migrate", "bot.services.area_sync")
 # Libraries whose INFO lines are noise to an operator (httpx's URLs also carry the token).
 _NOISY = ("httpx", "httpcore", "apscheduler", "alembic")
+# Libraries that log every call's parameters below INFO — PTB each Bot API call's chat ids and
+# texts, httpcore each request; SQLAlchemy (from INFO) and aiosqlite each statement's values,
+# such as a reporter's Telegram id. They stay at least this quiet whatever LOG_LEVEL says.
+PARAMETER_LOGGERS = {
+    "telegram": logging.INFO,
+    "httpx": logging.INFO,
+    "httpcore": logging.INFO,
+    "sqlalchemy": logging.WARNING,
+    "aiosqlite": logging.INFO,
+}
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
@@ -55,5 +65,16 @@ def configure_logging(level: str, *secrets: str | None, quiet: Iterable[str] = (
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    keep_parameters_out(quiet)
+
+
+def keep_parameters_out(quiet: Iterable[str] = ()) -> None:
+    """Raise library chatter and the `quiet` loggers to WARNING, and keep the loggers that
+    would write call parameters (chat ids, a reporter's id) at INFO or above, so that no log
+    line at any level carries a private chat's id."""
     for name in (*_NOISY, *quiet):
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name, floor in PARAMETER_LOGGERS.items():
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < floor:
+            logger.setLevel(floor)

@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
@@ -160,15 +160,18 @@ async def set_language(update: Update, context: Context) -> None:
         await sync_person(context.bot, services(context), query.from_user.id)
 
 
+def _where(chat: Chat | None) -> str:
+    """A chat as logs may name it: a group by its id; a private chat is a person, so never."""
+    if chat is None:
+        return "no chat"
+    return f"group {chat.id}" if is_group(chat) else "a private chat"
+
+
 async def on_error(update: object, context: Context) -> None:
     """Log the failure with its context and tell the person, without details, in their language."""
     chat = update.effective_chat if isinstance(update, Update) else None
-    log.error(
-        "update %s in chat %s failed",
-        update.update_id if isinstance(update, Update) else None,
-        chat.id if chat else None,
-        exc_info=context.error,
-    )
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s in %s failed", update_id, _where(chat), exc_info=context.error)
     if not isinstance(update, Update) or chat is None:
         return
     try:
@@ -178,7 +181,7 @@ async def on_error(update: object, context: Context) -> None:
         else:
             await context.bot.send_message(chat.id, message)
     except (TelegramError, LookupError, OSError) as exc:  # the error report must not fail loudly
-        log.warning("could not tell chat %s about the error: %s", chat.id, exc)
+        log.warning("could not tell update %s's sender about the error: %s", update_id, exc)
 
 
 def register(app: Application) -> None:

@@ -19,6 +19,7 @@ are listed in ``sim.unsupported``), otherwise 400 plus a violation.
 
 from simulator.driver import SimDriver
 from simulator.models import (
+    ApiCall,
     CallbackRecord,
     Faults,
     Limits,
@@ -32,6 +33,7 @@ from simulator.models import (
 from simulator.server import BotApiSimulator
 
 __all__ = [
+    "ApiCall",
     "BotApiSimulator",
     "CallbackRecord",
     "Faults",

@@ -221,6 +221,13 @@ class Limits:
     time_scale: float = 1.0
 
 
+class ApiCall(NamedTuple):
+    """One Bot API call as the bot made it: the method and every parameter (uploads by name)."""
+
+    method: str
+    params: dict[str, Any]
+
+
 class SentRecord(NamedTuple):
     """One successful send: when, where, which message."""
 

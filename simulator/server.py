@@ -16,6 +16,7 @@ from aiohttp import web
 
 from simulator.methods import ATTACHMENTS, HANDLERS
 from simulator.models import (
+    ApiCall,
     ApiError,
     CallbackRecord,
     Faults,
@@ -98,6 +99,7 @@ class BotApiSimulator:
         self.limits: Limits | None = None
         self.faults = Faults()
         self.stats = Stats()
+        self.calls: list[ApiCall] = []  # every call, in order (privacy tests read them all)
         self.callbacks: dict[str, CallbackRecord] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.webhook: Webhook | None = None
@@ -226,6 +228,7 @@ class BotApiSimulator:
         raw: dict[str, Any] = {}
         try:
             raw, form = await _read_params(request)
+            self.calls.append(ApiCall(method, _printable(raw)))
             result = await self._call(method, raw, form)
         except ApiError as exc:
             if exc.violation:

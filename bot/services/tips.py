@@ -79,6 +79,18 @@ MY_TIPS_LIMIT = 10
 TIP_KIND_PREFIX = "tip_"
 REPORTER_NOTICE_KIND = "tip_notice"  # ref_id: the tip
 REPORTER_REPLY_KIND = "tip_reply"  # ref_id: the tip_messages row relayed to the reporter
+# A renderer knows only a row's kind and ref, so each notice a reporter may get about one tip
+# has a kind of its own, "tip_notice_<action>" (ref_id: the tip).
+NOTICE_ACTIONS = (
+    TriageAction.ACKNOWLEDGE,
+    TriageAction.RESOLVE,
+    TriageAction.REJECT,
+    TriageAction.VALUABLE,
+)
+REPORTER_NOTICE_KINDS = (
+    REPORTER_NOTICE_KIND,
+    *(f"{REPORTER_NOTICE_KIND}_{action.value}" for action in NOTICE_ACTIONS),
+)
 
 
 class TipFilter(StrEnum):
@@ -202,6 +214,13 @@ class TipCard:
     ack_deadline: datetime
     overdue: bool
     escalated: bool
+    version: int = 1  # carried by the card's buttons: a press on an older card is refused
+    handler_id: int | None = None  # the officers row of who acknowledged it
+    handler_name: str | None = None
+    acknowledged_at: datetime | None = None
+    updated_at: datetime | None = None
+    venue_title: str | None = None  # a shared venue: its map pin is a venue
+    venue_address: str | None = None
 
     @property
     def sender(self) -> Label:
@@ -579,8 +598,12 @@ class TipService:
             rows = await q.overdue_unescalated(session, self._deadlines(), now)
         return [row.id for row in rows if row.id is not None]
 
-    async def escalate_overdue(self, tip_id: int, now: datetime) -> Escalation | None:
-        """Escalate a tip nobody acknowledged in time, once; None if there is nothing to do."""
+    async def escalate_overdue(
+        self, tip_id: int, now: datetime, within: Within[Escalation] | None = None
+    ) -> Escalation | None:
+        """Escalate a tip nobody acknowledged in time, once; None if there is nothing to do.
+
+        `within` runs inside the escalating transaction (to enqueue the notices with it)."""
         async with self._sessions() as session, session.begin():
             tip = await session.get(Tip, tip_id)
             if tip is None or tip.state != TipState.NEW.value or tip.escalated_at is not None:
@@ -595,9 +618,11 @@ class TipService:
                 return None
             session.add(TipEvent(tip_id=tip_id, action="escalated", at=now))
             officers = await q.reachable_officers(session, tip.province_code)
+            escalation = Escalation(tip_id, tip_number(tip_id), deadline, tuple(officers))
+            if within is not None:
+                await within(session, escalation)
         log.info("tip %s overdue: escalated to %d provincial officers", tip_id, len(officers))
-        contacts = tuple(officers)
-        return Escalation(tip_id, tip_number(tip_id), deadline, contacts)
+        return escalation
 
     # -- triage -----------------------------------------------------------------------------
 
@@ -607,14 +632,23 @@ class TipService:
         tip_id: int,
         action: str,
         within: Within[TriageChanged] | None = None,
+        version: int | None = None,
     ) -> TriageChanged | Refused:
-        """An officer's button on a tip card (Tiếp nhận, Đã xử lý, Có giá trị, …)."""
+        """An officer's button on a tip card (Tiếp nhận, Đã xử lý, Có giá trị, …).
+
+        `version` is the tip's version the pressed card showed: if the tip changed since, the
+        press is refused (the officer decided on what they saw) and nothing changes.
+        """
         async with self._sessions() as session, session.begin():
             found = await self._officer_and_tip(session, officer_telegram_id, tip_id)
             if isinstance(found, Refused):
                 return found
             officer, tip = found
-            changed = await self._triage(session, tip, action, Actor.OFFICER, officer.id)
+            if version is not None and version != tip.version:
+                return Refused(Label("tips.triage.stale", {"number": tip_number(tip_id)}))
+            changed = await self._triage(
+                session, tip, action, Actor.OFFICER, officer.id, retry=version is None
+            )
             if within is not None and isinstance(changed, TriageChanged):
                 await within(session, changed)
         return changed
@@ -639,10 +673,12 @@ class TipService:
         action: str,
         actor: Actor,
         officer_id: int | None = None,
+        retry: bool = True,
     ) -> TriageChanged | Refused:
-        """Decide and store one change; a press that lost a race is decided again."""
+        """Decide and store one change; a press that lost a race is decided again (unless it
+        named the version it was pressed on: then it is refused)."""
         assert tip.id is not None
-        for _ in range(3):
+        for _ in range(3 if retry else 1):
             now = self._clock()
             decision = decide(_triage_of(tip), action, actor, now)
             if isinstance(decision, Refusal):
@@ -812,6 +848,12 @@ class TipService:
                 await within(session, relayed)
         return relayed
 
+    async def is_reporter(self, person: int, tip_id: int) -> bool:
+        """Whether `person` sent the tip and is still known as its sender (not yet erased)."""
+        async with self._sessions() as session:
+            tip = await session.get(Tip, tip_id)
+        return tip is not None and tip.reporter_telegram_id == person
+
     async def thread(self, officer_telegram_id: int, tip_id: int) -> list[RelayLine] | Refused:
         """The dialogue of a tip, oldest first, as an officer reads it."""
         async with self._sessions() as session:
@@ -862,6 +904,13 @@ class TipService:
             ack_deadline=deadline,
             overdue=state is TipState.NEW and self._clock() >= deadline,
             escalated=tip.escalated_at is not None,
+            version=tip.version,
+            handler_id=tip.handler_officer_id,
+            handler_name=await _officer_name(session, tip.handler_officer_id),
+            acknowledged_at=tip.acknowledged_at,
+            updated_at=tip.updated_at,
+            venue_title=tip.venue_title,
+            venue_address=tip.venue_address,
         )
 
     async def open_tips(
@@ -1077,6 +1126,11 @@ async def _add_message(
     return row.id
 
 
+async def _officer_name(session: AsyncSession, officer_id: int | None) -> str | None:
+    officer = await session.get(Officer, officer_id) if officer_id is not None else None
+    return officer.name if officer is not None else None
+
+
 async def _group_chat(session: AsyncSession, telegram_id: int) -> Chat | None:
     """The group with this id, if the bot is in it."""
     chat = await get_chat(session, telegram_id)
@@ -1091,7 +1145,7 @@ async def _forget_deliveries(
 ) -> None:
     """Delete the outbox rows that carried these tips' news and replies to the reporter; all
     tip rows to them once none of their tips keeps their id."""
-    await q.delete_deliveries(session, reporter, (REPORTER_NOTICE_KIND,), tip_ids)
+    await q.delete_deliveries(session, reporter, REPORTER_NOTICE_KINDS, tip_ids)
     await q.delete_deliveries(session, reporter, (REPORTER_REPLY_KIND,), replies)
     if not await q.still_identified(session, reporter):
         await q.delete_all_tip_deliveries(session, reporter, TIP_KIND_PREFIX)

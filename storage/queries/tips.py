@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import (
     Chat,
     Delivery,
+    DeliveryStatus,
     DutyGroup,
     Officer,
     Tip,
@@ -28,6 +29,7 @@ from storage.models.tips import Direction
 
 OPEN_STATES = (TipState.NEW.value, TipState.ACKNOWLEDGED.value)
 CLOSED_STATES = (TipState.RESOLVED.value, TipState.REJECTED.value)
+LIVE_DELIVERIES = (DeliveryStatus.PENDING.value, DeliveryStatus.DELIVERED.value)
 
 
 @dataclass(frozen=True)
@@ -274,3 +276,15 @@ async def reporter_message_ids(session: AsyncSession, tip_ids: Sequence[int]) ->
         )
     )
     return [row for row in result if row is not None]
+
+
+async def job_chats(session: AsyncSession, kind: str, ref_id: int) -> set[int]:
+    """The Telegram chats that have (or will get) a copy of the outbox job `kind`/`ref_id`."""
+    result = await session.exec(
+        select(Delivery.telegram_chat_id).where(
+            col(Delivery.kind) == kind,
+            col(Delivery.ref_id) == ref_id,
+            col(Delivery.status).in_(LIVE_DELIVERIES),
+        )
+    )
+    return set(result)

@@ -44,9 +44,7 @@ async def an_alert_acknowledged(
     draft.text, draft.validity_hours, draft.exercise = "Cảnh giác trộm xe.", 24, False
     await svc.alerts.save_draft(police.id, draft)
     sent = await svc.alerts.confirm(police.id, draft.token)
-    await driver.wait_for(
-        lambda: (m := driver.last_bot_message(group)) and [ACK] in m.buttons, 20
-    )
+    await driver.wait_for(lambda: (m := driver.last_bot_message(group)) and [ACK] in m.buttons, 20)
 
     async def recorded() -> bool:  # the copy is in the chat before its row says delivered
         return (await svc.alerts.status(police.id, sent.alert_id)).stats.delivered == 1
