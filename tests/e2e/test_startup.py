@@ -140,7 +140,8 @@ async def test_no_log_level_shows_the_token_of_a_failed_start(
     case = failed_start(name, sim, database_url, tmp_path)
     result = await run_cli(case.args, {**case.env, "LOG_LEVEL": "DEBUG"}, tmp_path)
     assert result.returncode == 2
-    assert " DEBUG " in result.stderr  # the debug lines were there to be scanned
+    # PTB's and httpx's loggers stay at INFO even at DEBUG (bot/logs.py: they would log every
+    # call's parameters, and a private chat's id is a person): whatever is printed is scanned.
     for secret in case.secrets:
         assert secret not in result.output
     assert "Traceback" not in result.output
