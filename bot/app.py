@@ -20,10 +20,12 @@ from bot.delivery.outgoing import Renderer
 from bot.i18n import Catalog, load_catalog
 from bot.menus import publish_everyones_menus, sync_everyone
 from bot.services.alerts import ALERT_KIND, NOTICE_KIND
+from bot.services.digest_types import DIGEST_KIND, NOTE_KIND, TABLE_KIND
 from bot.settings import Settings
 from handlers import (
     alerts,
     common,
+    digests,
     fallback,
     group_settings,
     membership,
@@ -47,6 +49,7 @@ HANDLER_MODULES = (
     receipts,
     officers,
     alerts,
+    digests,
     private,  # its catch-all for private messages must not shadow commands above
     fallback,  # last: answers a button press no handler above took (same handler group)
 )
@@ -60,7 +63,13 @@ MENU_SYNC = "menu_sync"
 
 def renderers(services: Services) -> dict[str, Renderer]:
     """How each kind of outbox job is rendered at send time."""
-    return {ALERT_KIND: services.alerts.render, NOTICE_KIND: services.alerts.render_notice}
+    return {
+        ALERT_KIND: services.alerts.render,
+        NOTICE_KIND: services.alerts.render_notice,
+        DIGEST_KIND: services.digests.render,
+        NOTE_KIND: services.digests.render_note,
+        TABLE_KIND: services.digests.render_table,
+    }
 
 
 def sender_renderers(settings: Settings) -> Callable[[SessionFactory], dict[str, Renderer]]:
@@ -111,6 +120,7 @@ def build_application(
         # alert renderer shares the body between groups itself).
         delivery.register(kind, renderer)
     services.alerts.set_notifier(delivery.notify)
+    services.digests.set_notifier(delivery.notify)
     app.bot_data["services"] = services
     app.bot_data[DELIVERY] = delivery
     for module in HANDLER_MODULES:

@@ -45,6 +45,7 @@ COMMANDS = (
     Command("unsubscribe", "huydangky", "unsubscribe", Where.GROUP, Role.GROUP_ADMIN),
     Command("settings", "caidat", "settings", Where.GROUP, Role.GROUP_ADMIN),
     Command("language", "ngonngu", "language", Where.ANYWHERE),
+    Command("digest", "tonghop", "digest", Where.ANYWHERE),
     Command("alert", "canhbao", "alert", Where.PRIVATE, Role.OFFICER),
     Command("cancel", "huy", "cancel", Where.PRIVATE),
     Command("grant", "capquyen", "grant", Where.PRIVATE, Role.SUPERADMIN),

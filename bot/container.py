@@ -10,6 +10,8 @@ from bot.scheduling import DurableScheduler
 from bot.services.alerts import AlertService
 from bot.services.chats import ChatService
 from bot.services.conversations import ConversationService, default_stores
+from bot.services.digest_figures import StatsFigures
+from bot.services.digests import DigestService
 from bot.services.flows import FlowService
 from bot.services.menus import MenuService
 from bot.services.officers import OfficerService
@@ -36,6 +38,7 @@ class Services:
     conversations: ConversationService
     menus: MenuService
     tips: TipService
+    digests: DigestService
 
 
 def build_services(
@@ -59,4 +62,13 @@ def build_services(
         conversations=ConversationService(sessions, default_stores()),
         menus=MenuService(sessions, chats, settings.superadmin_ids),
         tips=TipService(sessions, units, settings.tips),
+        digests=DigestService(
+            sessions,
+            units,
+            catalog,
+            settings.digests,
+            settings.tz,
+            settings.default_language,
+            StatsFigures(sessions, units, settings.tz),
+        ),
     )

@@ -12,6 +12,14 @@ from storage.models.alerts import (
 from storage.models.areas import Area, AreaKind
 from storage.models.chats import Chat, ChatKind
 from storage.models.delivery import Delivery, DeliveryStatus
+from storage.models.digests import (
+    Digest,
+    DigestAdmin,
+    DigestGroupSetting,
+    DigestOptOut,
+    DigestRun,
+    DigestSnapshot,
+)
 from storage.models.jobs import JobStatus, ScheduledJob
 from storage.models.kv import Setting
 from storage.models.officers import AuditEntry, Officer
@@ -47,6 +55,12 @@ __all__ = [
     "CorrectionStatus",
     "Delivery",
     "DeliveryStatus",
+    "Digest",
+    "DigestAdmin",
+    "DigestGroupSetting",
+    "DigestOptOut",
+    "DigestRun",
+    "DigestSnapshot",
     "Direction",
     "DutyGroup",
     "JobStatus",

@@ -1,0 +1,224 @@
+"""What weekly digests are made of: when they go out, the week they cover, who gets which, and
+the figures they show (kept as JSON so every copy of one run shows the same numbers)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+
+# Outbox kinds: the digest (text, then its chart), the one-time note asking a group's admins to
+# open the bot, and a province officer's per-commune table (a CSV document).
+DIGEST_KIND = "digest"
+NOTE_KIND = "digest_note"
+TABLE_KIND = "digest_csv"
+# Scheduler kinds: the default schedule (DIGEST_SCHEDULE), a group's own weekday and hour, and
+# the daily planner that gives every weekday/hour in use its next run.
+WEEKLY_JOB = "digest_weekly"
+CUSTOM_JOB = "digest_custom"
+PLAN_JOB = "digest_plan"
+PLAN_SCHEDULE = "5 0 * * *"
+# Deep links: "dg" opens the bot for digests; "dg_<chat row id>" asks for that group's.
+START_PAYLOAD = "dg"
+# In a digest posted in a group, tip counts this small are written "< 3": with a handful of
+# houses, one or two tips could point at who sent them.
+SMALL_COUNT = 3
+ATTENTION_LIMIT = 10  # communes (province officers) and groups shown as "cần kiểm tra"
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """DIGEST_SCHEDULE (a crontab line in TIMEZONE) and DIGEST_GRACE_HOURS."""
+
+    schedule: str = "0 8 * * 1"
+    grace_hours: int = 24
+    tz: tzinfo | None = None
+
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(hours=self.grace_hours)
+
+
+class Audience(StrEnum):
+    """Who one digest is for."""
+
+    ADMIN = "admin"  # a group administrator, privately: every group of theirs in this run
+    OFFICER = "officer"  # an officer, privately: the jurisdiction
+    GROUP = "group"  # posted in the group itself (small tip counts hidden)
+    NOTE = "note"  # the group's one-time "open the bot to get the digest" note
+    TABLE = "table"  # a province officer's per-commune CSV
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) in UTC: a week from Monday 00:00 to Sunday 24:00 in the time zone."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def previous(self) -> Period:
+        """The week before (same length)."""
+        return Period(self.start - (self.end - self.start), self.start)
+
+    def days(self, tz: tzinfo) -> list[date]:
+        """The local dates the period covers."""
+        first = self.start.astimezone(tz).date()
+        count = round((self.end - self.start) / timedelta(days=1))
+        return [first + timedelta(days=i) for i in range(count)]
+
+
+def week_before(at: datetime, tz: tzinfo) -> Period:
+    """The last full week ending at or before `at`: Monday 00:00 to the next Monday 00:00 local."""
+    local = at.astimezone(tz).date()
+    monday = local - timedelta(days=local.weekday())
+    end = datetime.combine(monday, time(0), tz)
+    start = datetime.combine(monday - timedelta(days=7), time(0), tz)
+    return Period(start.astimezone(at.tzinfo), end.astimezone(at.tzinfo))
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A group's own weekly time: ISO weekday (1 = Monday) and hour, in the time zone."""
+
+    weekday: int
+    hour: int
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.weekday <= 7 and 0 <= self.hour <= 23):
+            raise ValueError(f"no such weekly time: {self.weekday} {self.hour}")
+
+    @property
+    def crontab(self) -> str:
+        return f"0 {self.hour} * * {self.weekday % 7}"
+
+    def next_at(self, after: datetime, tz: tzinfo) -> datetime:
+        """The first time of this slot at or after `after`."""
+        trigger = CronTrigger(
+            day_of_week=self.weekday - 1, hour=self.hour, minute=0, second=0, timezone=tz
+        )
+        found: datetime | None = trigger.get_next_fire_time(None, after)
+        assert found is not None  # a weekly time always comes again
+        return found.astimezone(after.tzinfo)
+
+    def key(self, at: datetime, tz: tzinfo) -> str:
+        """The job key of this slot's run at `at`: the slot and its local date."""
+        return f"{self.weekday}-{self.hour:02d}:{at.astimezone(tz):%Y-%m-%d}"
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertFigures:
+    """Alerts sent to an area in a period."""
+
+    total: int = 0
+    by_severity: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, int] = field(default_factory=dict)
+    ack_share: float | None = None  # of the copies delivered, the share acknowledged
+    ack_median_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class TipFigures:
+    """Tips from an area in a period."""
+
+    received: int = 0
+    valuable: int = 0
+    resolved: int = 0
+    rejected: int = 0
+    overdue: int = 0
+    ack_median_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class GroupLine:
+    """One subscribed group of a commune: how it answered alerts."""
+
+    chat_id: int
+    title: str
+    alerts: int = 0
+    acknowledged: int = 0
+    flagged: bool = False  # "cần kiểm tra": alerts, but no acknowledgement for four weeks
+
+
+@dataclass(frozen=True)
+class CommuneLine:
+    """One commune of a province (the officer's table, most in need of attention first)."""
+
+    code: str
+    name: str
+    groups: int = 0
+    alerts: int = 0
+    ack_share: float | None = None
+    ack_median_seconds: float | None = None
+    tips_received: int = 0
+    tips_valuable: int = 0
+    tips_resolved: int = 0
+    tips_overdue: int = 0
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """One local day of the period, for the chart."""
+
+    day: str  # ISO date
+    alerts: int = 0
+    tips: dict[str, int] = field(default_factory=dict)  # by category
+
+
+@dataclass(frozen=True)
+class AreaFigures:
+    """Everything a digest shows about one commune or province for one week."""
+
+    code: str
+    name: str
+    province_name: str
+    kind: str  # "commune" | "province"
+    alerts: AlertFigures = field(default_factory=AlertFigures)
+    alerts_previous: AlertFigures = field(default_factory=AlertFigures)
+    tips: TipFigures = field(default_factory=TipFigures)
+    tips_previous: TipFigures = field(default_factory=TipFigures)
+    top_categories: list[tuple[str, int]] = field(default_factory=list)
+    active_groups: int = 0
+    active_groups_previous: int = 0
+    days: list[DayFigures] = field(default_factory=list)
+    groups: list[GroupLine] = field(default_factory=list)  # communes: every subscribed group
+    flagged_groups: list[str] = field(default_factory=list)  # titles of "cần kiểm tra" groups
+    flagged_total: int = 0
+    communes: list[CommuneLine] = field(default_factory=list)  # provinces: every commune
+
+    @property
+    def empty(self) -> bool:
+        """Nothing happened: no alert and no tip in the week."""
+        return self.alerts.total == 0 and self.tips.received == 0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: str) -> AreaFigures:
+        data: dict[str, Any] = json.loads(raw)
+        return cls(
+            code=data["code"],
+            name=data["name"],
+            province_name=data["province_name"],
+            kind=data["kind"],
+            alerts=AlertFigures(**data["alerts"]),
+            alerts_previous=AlertFigures(**data["alerts_previous"]),
+            tips=TipFigures(**data["tips"]),
+            tips_previous=TipFigures(**data["tips_previous"]),
+            top_categories=[(c, int(n)) for c, n in data["top_categories"]],
+            active_groups=data["active_groups"],
+            active_groups_previous=data["active_groups_previous"],
+            days=[DayFigures(**d) for d in data["days"]],
+            groups=[GroupLine(**g) for g in data["groups"]],
+            flagged_groups=list(data["flagged_groups"]),
+            flagged_total=data["flagged_total"],
+            communes=[CommuneLine(**c) for c in data["communes"]],
+        )
