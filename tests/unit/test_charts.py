@@ -102,3 +102,9 @@ async def test_the_cache_draws_each_chart_once_off_the_event_loop() -> None:
     assert (built, cache.renders) == (1, 1)
     await cache.get("commune:2", build)
     assert cache.renders == 2
+
+
+def test_the_glyph_check_sees_a_missing_glyph() -> None:
+    # The control for the tests above: a letter DejaVu lacks is reported, not silently boxed.
+    _, warned = _render_quietly(replace(WEEK, title="📊 Tổng hợp"))
+    assert any("missing from font(s) DejaVu Sans" in w for w in warned)
