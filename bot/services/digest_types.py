@@ -6,21 +6,26 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from enum import StrEnum
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 
-# Outbox kinds: the digest (text, then its chart), the one-time note asking a group's admins to
-# open the bot, and a province officer's per-commune table (a CSV document).
+from storage.models.digests import DigestAudience
+
+# Outbox kinds: the digest's text; its chart and a province officer's per-commune table (a CSV
+# document), which follow the text in that order; the one-time note asking a group's admins to
+# open the bot.
 DIGEST_KIND = "digest"
-NOTE_KIND = "digest_note"
+CHART_KIND = "digest_chart"
 TABLE_KIND = "digest_csv"
-# Scheduler kinds: the default schedule (DIGEST_SCHEDULE), a group's own weekday and hour, and
-# the daily planner that gives every weekday/hour in use its next run.
+NOTE_KIND = "digest_note"
+# Scheduler kinds: the default schedule (DIGEST_SCHEDULE), a group's own weekday and hour, the
+# daily planner that gives every weekday/hour in use its next run, and the follow-up that
+# sends each chart (then table) once the message before it is in the chat.
 WEEKLY_JOB = "digest_weekly"
 CUSTOM_JOB = "digest_custom"
 PLAN_JOB = "digest_plan"
+FOLLOW_JOB = "digest_follow"
 PLAN_SCHEDULE = "5 0 * * *"
 # Deep links: "dg" opens the bot for digests; "dg_<chat row id>" asks for that group's.
 START_PAYLOAD = "dg"
@@ -43,14 +48,7 @@ class DigestConfig:
         return timedelta(hours=self.grace_hours)
 
 
-class Audience(StrEnum):
-    """Who one digest is for."""
-
-    ADMIN = "admin"  # a group administrator, privately: every group of theirs in this run
-    OFFICER = "officer"  # an officer, privately: the jurisdiction
-    GROUP = "group"  # posted in the group itself (small tip counts hidden)
-    NOTE = "note"  # the group's one-time "open the bot to get the digest" note
-    TABLE = "table"  # a province officer's per-commune CSV
+Audience = DigestAudience  # who one digest is for, and what it is
 
 
 @dataclass(frozen=True)

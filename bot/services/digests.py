@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Executable
+from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,8 +40,10 @@ from bot.services.digest_render import (
     table_filename,
 )
 from bot.services.digest_types import (
+    CHART_KIND,
     CUSTOM_JOB,
     DIGEST_KIND,
+    FOLLOW_JOB,
     NOTE_KIND,
     PLAN_JOB,
     PLAN_SCHEDULE,
@@ -59,18 +59,14 @@ from bot.services.digest_types import (
 )
 from storage.db import SessionFactory
 from storage.models import (
-    Area,
     Chat,
-    Digest,
-    DigestAdmin,
+    DeliveryStatus,
     DigestGroupSetting,
     DigestOptOut,
     DigestRun,
     DigestSnapshot,
-    Officer,
-    Subscription,
-    User,
 )
+from storage.queries import digests as q
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -85,6 +81,12 @@ REQUEST_PRIORITY = 3
 _CHUNK = 500  # ids per IN (...) list
 _ADMIN_READS = 10  # getChatAdministrators calls in flight at once (each waits in the limiter)
 JOB_LEASE = timedelta(minutes=30)  # reading 3,000 groups' admins takes minutes
+# Charts and tables follow their text: the first look a few seconds after the run, then every
+# few seconds while some text is still on its way (a day at most).
+FOLLOW_FIRST = timedelta(seconds=3)
+FOLLOW_EVERY = timedelta(seconds=5)
+FOLLOW_FOR = timedelta(days=1)
+_PENDING, _DELIVERED = DeliveryStatus.PENDING.value, DeliveryStatus.DELIVERED.value
 
 
 class FigureSource(Protocol):
@@ -111,24 +113,13 @@ class GroupPrefs:
         return at.isoweekday(), at.hour, at.minute
 
 
-@dataclass(frozen=True)
-class DueGroup:
-    """A subscribed group whose digest this run prepares."""
-
-    chat_id: int
-    telegram_id: int
-    commune_code: str
-    language: str | None
-    post_in_group: bool
-    note_sent: bool
-
-
 @dataclass
 class RunOutcome:
     """What a run wrote: the run row and the digests it enqueued, by audience."""
 
     run_id: int | None = None
     enqueued: dict[str, int] = field(default_factory=dict)
+    follow_at: datetime | None = None  # when charts and tables start to follow
 
     @property
     def total(self) -> int:
@@ -145,54 +136,50 @@ class RequestOutcome:
     chat_row_id: int | None = None  # the group's row, for its deep link
 
 
-@dataclass(frozen=True)
-class OfficerRef:
-    """An officer with rights: who, and the jurisdiction's official code."""
-
-    telegram_id: int
-    area_code: str
-
-
-@dataclass(frozen=True)
-class DigestRow:
-    """A stored digest: for whom, and what it names (snapshots, groups, a link)."""
-
-    audience: Audience
-    body: dict[str, Any]
-
-
 @dataclass
 class _Plan:
-    """The rows one run writes, keyed by (chat, audience)."""
+    """The rows one run writes, keyed by (chat, audience), with their place in the chat."""
 
     bodies: dict[tuple[int, Audience], dict[str, Any]] = field(default_factory=dict)
+    positions: dict[tuple[int, Audience], int] = field(default_factory=dict)
     languages: dict[int, str | None] = field(default_factory=dict)
     group_rows: dict[int, int] = field(default_factory=dict)  # telegram id -> chat row id
     noted: list[int] = field(default_factory=list)  # chat rows told to open the bot
 
     def add(
-        self, telegram_id: int, audience: Audience, body: dict[str, Any], lang: str | None
+        self,
+        telegram_id: int,
+        audience: Audience,
+        body: dict[str, Any],
+        lang: str | None,
+        position: int = 0,
     ) -> None:
         self.bodies[(telegram_id, audience)] = body
+        self.positions[(telegram_id, audience)] = position
         self.languages[telegram_id] = lang
 
+    def add_digest(
+        self,
+        telegram_id: int,
+        audience: Audience,
+        body: dict[str, Any],
+        lang: str | None,
+        table: int | None = None,
+    ) -> None:
+        """A digest's text, then the chart of its first area, then a province's table."""
+        self.add(telegram_id, audience, body, lang)
+        sections = body.get("sections") or []
+        position = 0
+        if sections:
+            position += 1
+            chart = {"snapshot": sections[0]["snapshot"], "public": audience is Audience.GROUP}
+            self.add(telegram_id, Audience.CHART, chart, lang, position)
+        if table is not None:
+            self.add(telegram_id, Audience.TABLE, {"snapshot": table}, lang, position + 1)
 
-def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
-
-
-async def _run(session: AsyncSession, statement: Executable) -> Any:  # a Result
-    """Execute Core SQL on the session's connection, inside the caller's transaction."""
-    connection = await session.connection()
-    return await connection.execute(statement)
-
-
-async def _insert(session: AsyncSession, table: Any) -> Any:
-    """The dialect's INSERT into `table` (both have ON CONFLICT)."""
-    connection = await session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    def drop(self, telegram_id: int, audience: Audience) -> None:
+        self.bodies.pop((telegram_id, audience), None)
+        self.positions.pop((telegram_id, audience), None)
 
 
 class DigestService:
@@ -218,6 +205,7 @@ class DigestService:
         self._trigger = crontab_trigger(config.schedule, tz)
         self.charts = ChartCache()
         self._notify: Callable[[], None] = lambda: None
+        self._scheduler: DurableScheduler | None = None
         self._snapshots: dict[int, tuple[AreaFigures, Period]] = {}
 
     def set_notifier(self, notify: Callable[[], None]) -> None:
@@ -234,7 +222,7 @@ class DigestService:
     async def group_prefs(self, telegram_chat_id: int, now: datetime) -> GroupPrefs | None:
         """The group's digest settings; None if it has no subscription."""
         async with self._sessions() as session:
-            found = await _subscribed_chat(session, telegram_chat_id)
+            found = await q.subscribed_chat(session, telegram_chat_id)
             if found is None:
                 return None
             row = await session.get(DigestGroupSetting, found)
@@ -274,10 +262,10 @@ class DigestService:
         self, telegram_chat_id: int, values: dict[str, Any], now: datetime
     ) -> GroupPrefs | None:
         async with self._sessions() as session, session.begin():
-            chat_id = await _subscribed_chat(session, telegram_chat_id)
+            chat_id = await q.subscribed_chat(session, telegram_chat_id)
             if chat_id is None:
                 return None
-            await _upsert_setting(session, chat_id, {**values, "updated_at": now})
+            await q.upsert_setting(session, chat_id, {**values, "updated_at": now})
             row = await session.get(DigestGroupSetting, chat_id, populate_existing=True)
             prefs = self._prefs(row, now)
             if prefs.enabled and prefs.slot is not None:
@@ -315,10 +303,16 @@ class DigestService:
         async def plan(job: Job) -> None:
             await self.plan_slots(job.due_at)
 
+        self._scheduler = scheduler
         grace = self.config.grace
         scheduler.register(WEEKLY_JOB, run, grace=grace, lease=JOB_LEASE)
         scheduler.every(WEEKLY_JOB, self.config.schedule, self.tz, key_fn=_minute_key)
         scheduler.register(CUSTOM_JOB, run, grace=grace, lease=JOB_LEASE)
+
+        async def follow(job: Job) -> None:
+            await self.follow_up(job)
+
+        scheduler.register(FOLLOW_JOB, follow, grace=FOLLOW_FOR)
         # Planning is idempotent, so a late planner is still useful.
         scheduler.register(PLAN_JOB, plan, grace=timedelta(days=6))
         scheduler.every(PLAN_JOB, PLAN_SCHEDULE, self.tz)
@@ -326,7 +320,7 @@ class DigestService:
     async def plan_slots(self, now: datetime) -> int:
         """Give each weekday/hour some group chose its next run; how many were new."""
         async with self._sessions() as session, session.begin():
-            result = await _run(
+            result = await q.run(
                 session,
                 select(col(DigestGroupSetting.weekday), col(DigestGroupSetting.hour))
                 .where(col(DigestGroupSetting.enabled))
@@ -358,28 +352,29 @@ class DigestService:
         trigger = "weekly" if slot is None else "custom"
         async with self._sessions() as session, session.begin():
             outcome = await self._write(session, f"{job.kind}:{job.key}", trigger, period, plan)
-            await _mark_done(session, [g.chat_id for g in groups], period, plan.noted)
+            await q.mark_groups_done(session, [g.chat_id for g in groups], period.start, plan.noted)
             if slot is not None:
                 await self._plan_slot(session, slot, job.due_at + timedelta(minutes=1))
         log.info("digest run #%s (%s): %s", outcome.run_id, job.key, _describe(outcome.enqueued))
-        if outcome.total:
-            self._notify()
+        self._committed(outcome)
         return outcome
 
-    async def _due_groups(self, slot: Slot | None, period: Period) -> list[DueGroup]:
+    async def _due_groups(self, slot: Slot | None, period: Period) -> list[q.DueGroup]:
         async with self._sessions() as session:
-            return await due_groups(session, slot, period)
+            return await q.due_groups(
+                session, None if slot is None else (slot.weekday, slot.hour), period.start
+            )
 
     async def _read_admins(
-        self, groups: Sequence[DueGroup], period: Period, reader: AdminReader
+        self, groups: Sequence[q.DueGroup], period: Period, reader: AdminReader
     ) -> None:
         """Ask Telegram for the administrators of the groups not yet read this week."""
         async with self._sessions() as session:
-            known = await groups_with_admins(session, [g.chat_id for g in groups], period)
+            known = await q.groups_with_admins(session, [g.chat_id for g in groups], period.start)
         missing = [g for g in groups if g.chat_id not in known]
         gate = asyncio.Semaphore(_ADMIN_READS)
 
-        async def read(group: DueGroup) -> tuple[int, Sequence[int]]:
+        async def read(group: q.DueGroup) -> tuple[int, Sequence[int]]:
             async with gate:
                 found = await reader(group.telegram_id)
             return group.chat_id, found or ()
@@ -388,11 +383,11 @@ class DigestService:
             batch = await asyncio.gather(*(read(g) for g in missing[start : start + 50]))
             async with self._sessions() as session, session.begin():
                 for chat_id, ids in batch:
-                    await remember_admins(session, chat_id, period, ids)
+                    await q.remember_admins(session, chat_id, period.start, ids)
 
     async def _plan_run(
         self,
-        groups: Sequence[DueGroup],
+        groups: Sequence[q.DueGroup],
         period: Period,
         *,
         officers: bool,
@@ -402,14 +397,14 @@ class DigestService:
         notes, and (on the default schedule) every officer."""
         plan = _Plan()
         async with self._sessions() as session:
-            admins = await admins_of(session, [g.chat_id for g in groups], period)
-            officer_rows = await active_officers(session) if officers else []
+            admins = await q.admins_of(session, [g.chat_id for g in groups], period.start)
+            officer_rows = await q.active_officers(session) if officers else []
             people = {a for ids in admins.values() for a in ids}
             people |= {o.telegram_id for o in officer_rows}
-            reachable = await reachable_people(session, sorted(people))
-            languages = await person_languages(session, sorted(reachable), self._default_language)
+            reachable = await q.reachable_people(session, sorted(people))
+            languages = await q.person_languages(session, sorted(reachable), self._default_language)
         snapshot = await self._snapshot_ids({g.commune_code for g in groups}, period)
-        mine: dict[int, list[DueGroup]] = defaultdict(list)
+        mine: dict[int, list[q.DueGroup]] = defaultdict(list)
         for group in groups:
             ids = admins.get(group.chat_id, ())
             for person in ids:
@@ -417,7 +412,7 @@ class DigestService:
                     mine[person].append(group)
             if group.post_in_group:
                 body = _sections_body([(snapshot[group.commune_code], [group.chat_id])])
-                plan.add(group.telegram_id, Audience.GROUP, body, group.language)
+                plan.add_digest(group.telegram_id, Audience.GROUP, body, group.language)
                 plan.group_rows[group.telegram_id] = group.chat_id
             if not group.note_sent and any(p not in reachable for p in ids):
                 body = {"url": start_url(f"{START_PAYLOAD}_{group.chat_id}")}
@@ -427,7 +422,7 @@ class DigestService:
         for person, own in mine.items():
             if reachable[person]:
                 body = _sections_body(_by_commune(own, snapshot))
-                plan.add(person, Audience.ADMIN, body, languages.get(person))
+                plan.add_digest(person, Audience.ADMIN, body, languages.get(person))
         if officers:
             await self._plan_officers(
                 plan, officer_rows, reachable, languages, mine, snapshot, period
@@ -437,10 +432,10 @@ class DigestService:
     async def _plan_officers(
         self,
         plan: _Plan,
-        officers: Sequence[OfficerRef],
+        officers: Sequence[q.OfficerRef],
         reachable: Mapping[int, bool],
         languages: Mapping[int, str | None],
-        mine: Mapping[int, Sequence[DueGroup]],
+        mine: Mapping[int, Sequence[q.DueGroup]],
         snapshot: Mapping[str, int],
         period: Period,
     ) -> None:
@@ -451,11 +446,9 @@ class DigestService:
             own = mine.get(person, ())
             sections = [(areas[officer.area_code], []), *_by_commune(own, snapshot)]
             body = {**_sections_body(sections), "officer": True}
-            plan.add(person, Audience.OFFICER, body, languages.get(person))
-            plan.bodies.pop((person, Audience.ADMIN), None)
-            if self._is_province(officer.area_code):  # the per-commune table too
-                table = {"snapshot": areas[officer.area_code]}
-                plan.add(person, Audience.TABLE, table, languages.get(person))
+            plan.drop(person, Audience.ADMIN)  # the officer's digest lists their groups too
+            table = areas[officer.area_code] if self._is_province(officer.area_code) else None
+            plan.add_digest(person, Audience.OFFICER, body, languages.get(person), table)
 
     async def _write(
         self,
@@ -466,11 +459,13 @@ class DigestService:
         plan: _Plan,
         priority: int = PRIORITY,
     ) -> RunOutcome:
-        """The run, its digests and their outbox rows; rows already written are left alone."""
-        run_id = await _run_row(session, key, trigger, period)
+        """The run, its digests and the outbox rows of the first message in each chat; rows
+        already written are left alone. What follows (charts, tables) waits for the follow-up."""
+        run_id = await q.run_row(session, key, trigger, period.start, period.end)
         outcome = RunOutcome(run_id)
         if not plan.bodies:
             return outcome
+        now = utcnow()
         rows = [
             {
                 "run_id": run_id,
@@ -478,27 +473,64 @@ class DigestService:
                 "telegram_chat_id": chat,
                 "chat_id": plan.group_rows.get(chat) if chat < 0 else None,
                 "body": json.dumps(body, sort_keys=True),
-                "created_at": utcnow(),
+                "position": plan.positions[(chat, audience)],
+                "created_at": now,
             }
             for (chat, audience), body in plan.bodies.items()
         ]
-        statement = (
-            (await _insert(session, Digest))
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["run_id", "telegram_chat_id", "audience"])
-            .returning(col(Digest.telegram_chat_id), col(Digest.audience))
-        )
-        written = (await _run(session, statement)).all()
+        written = await q.insert_digests(session, rows)
         targets: dict[str, list[Target]] = defaultdict(list)
-        for chat, audience in written:
-            kind = _KIND_OF[Audience(audience)]
-            lang = plan.languages.get(chat)
-            targets[kind].append(Target(chat, plan.group_rows.get(chat), False, lang))
+        for chat, audience, position in written:
             outcome.enqueued[audience] = outcome.enqueued.get(audience, 0) + 1
-        for kind in (DIGEST_KIND, NOTE_KIND, TABLE_KIND):  # the text before the table
-            if targets[kind]:
-                await enqueue(session, kind, run_id, targets[kind], priority=priority)
+            if position > 0:
+                outcome.follow_at = now + FOLLOW_FIRST
+                continue
+            lang = plan.languages.get(chat)
+            target = Target(chat, plan.group_rows.get(chat), False, lang)
+            targets[_KIND_OF[Audience(audience)]].append(target)
+        for kind, chats in targets.items():
+            await enqueue(session, kind, run_id, chats, priority=priority)
+        if outcome.follow_at is not None:
+            payload = {"run": run_id, "sweep": 0, "priority": priority}
+            await schedule_job(session, FOLLOW_JOB, f"{run_id}:0", outcome.follow_at, payload)
         return outcome
+
+    def _committed(self, outcome: RunOutcome) -> None:
+        """After the commit: wake the sender, and the scheduler for the follow-up."""
+        if outcome.total:
+            self._notify()
+        if outcome.follow_at is not None and self._scheduler is not None:
+            self._scheduler.wake(outcome.follow_at)
+
+    # -- what follows a digest's text ----------------------------------------------------
+
+    async def follow_up(self, job: Job) -> int:
+        """Queue each chart or table whose previous message is in its chat (as a reply to the
+        text); drop those whose text could not be delivered; look again while some wait."""
+        run_id, sweep = int(job.payload["run"]), int(job.payload["sweep"])
+        priority = int(job.payload.get("priority", PRIORITY))
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            waiting = await q.waiting_followups(session, run_id)
+            if not waiting:
+                return 0
+            sent = await q.copies_of_run(session, run_id, (DIGEST_KIND, CHART_KIND))
+            queued, dropped, targets = _release(waiting, sent)
+            await q.mark_followed(session, queued, dropped, now)
+            for kind, chats in targets.items():
+                await enqueue(session, kind, run_id, chats, priority=priority)
+            left = len(waiting) - len(queued) - len(dropped)
+            again = now + FOLLOW_EVERY
+            if left and now - job.due_at < FOLLOW_FOR:
+                payload = {"run": run_id, "sweep": sweep + 1, "priority": priority}
+                await schedule_job(session, FOLLOW_JOB, f"{run_id}:{sweep + 1}", again, payload)
+            elif left:
+                log.warning("digest run #%d: %d charts or tables never followed", run_id, left)
+        if queued:
+            self._notify()
+        if left and self._scheduler is not None:
+            self._scheduler.wake(again)
+        return len(queued)
 
     def _is_province(self, code: str) -> bool:
         return self._units.province(code) is not None
@@ -509,13 +541,15 @@ class DigestService:
         """The frozen figures of each area for the week, computed the first time."""
         wanted = sorted(set(codes))
         async with self._sessions() as session:
-            found = await snapshot_ids(session, wanted, period)
+            found = await q.snapshot_ids(session, wanted, period.start, period.end)
         for code in wanted:
             if code in found:
                 continue
             figures = await self._figures.figures(code, period)
             async with self._sessions() as session, session.begin():
-                found[code] = await store_snapshot(session, figures, period)
+                found[code] = await q.store_snapshot(
+                    session, code, period.start, period.end, figures.to_json()
+                )
         return found
 
     async def _snapshot(self, snapshot_id: int) -> tuple[AreaFigures, Period]:
@@ -539,9 +573,9 @@ class DigestService:
     ) -> RequestOutcome:
         """An administrator of the group (checked by the caller) asks for its digest."""
         async with self._sessions() as session:
-            group = await _due_group(session, telegram_chat_id)
-            reachable = await reachable_people(session, [person])
-            languages = await person_languages(session, [person], self._default_language)
+            group = await q.due_group(session, telegram_chat_id)
+            reachable = await q.reachable_people(session, [person])
+            languages = await q.person_languages(session, [person], self._default_language)
         if group is None:
             return RequestOutcome("unsubscribed")
         if person not in reachable:
@@ -550,14 +584,14 @@ class DigestService:
         snapshot = await self._snapshot_ids([group.commune_code], period)
         plan = _Plan()
         body = _sections_body(_by_commune([group], snapshot))
-        plan.add(person, Audience.ADMIN, {**body, "requested": True}, languages.get(person))
+        plan.add_digest(person, Audience.ADMIN, {**body, "requested": True}, languages.get(person))
         return await self._send_request(person, f"g{group.chat_id}", period, plan, now)
 
     async def group_telegram_id(self, chat_row_id: int) -> int | None:
         """The Telegram id of a subscribed group, by its chat row (deep links carry the row)."""
         async with self._sessions() as session:
             chat = await session.get(Chat, chat_row_id)
-            if chat is None or await _subscribed_chat(session, chat.telegram_id) is None:
+            if chat is None or await q.subscribed_chat(session, chat.telegram_id) is None:
                 return None
             return chat.telegram_id
 
@@ -565,25 +599,24 @@ class DigestService:
         """A person asks privately: an officer their jurisdiction's, an administrator the
         groups Telegram last listed them for."""
         async with self._sessions() as session:
-            officer = await _officer(session, person)
-            groups = await groups_administered(session, person)
-            languages = await person_languages(session, [person], self._default_language)
+            officer = await q.officer_of(session, person)
+            groups = await q.groups_administered(session, person)
+            languages = await q.person_languages(session, [person], self._default_language)
         if officer is None and not groups:
             return RequestOutcome("none")
         period = week_before(now, self.tz)
         snapshot = await self._snapshot_ids({g.commune_code for g in groups}, period)
         plan = _Plan()
         sections: list[tuple[int, list[int]]] = []
-        lang = languages.get(person)
+        table = None
         if officer is not None:
             areas = await self._snapshot_ids([officer.area_code], period)
             sections.append((areas[officer.area_code], []))
-            if self._is_province(officer.area_code):
-                plan.add(person, Audience.TABLE, {"snapshot": areas[officer.area_code]}, lang)
+            table = areas[officer.area_code] if self._is_province(officer.area_code) else None
         sections += _by_commune(groups, snapshot)
         body = {**_sections_body(sections), "requested": True, "officer": officer is not None}
         audience = Audience.OFFICER if officer is not None else Audience.ADMIN
-        plan.add(person, audience, body, lang)
+        plan.add_digest(person, audience, body, languages.get(person), table)
         return await self._send_request(person, "p", period, plan, now)
 
     async def _send_request(
@@ -592,15 +625,15 @@ class DigestService:
         # One request per person, scope and minute: a double tap sends one digest.
         key = f"request:{person}:{scope}:{now.astimezone(self.tz):%Y-%m-%dT%H:%M}"
         async with self._sessions() as session, session.begin():
-            await self._write(session, key, "request", period, plan, REQUEST_PRIORITY)
+            outcome = await self._write(session, key, "request", period, plan, REQUEST_PRIORITY)
             opted_out = await session.get(DigestOptOut, person) is not None
-        self._notify()
+        self._committed(outcome)
         return RequestOutcome("sent", opted_out=opted_out)
 
     # -- rendering at send time ----------------------------------------------------------
 
     async def render(self, run_id: int, language: str | None, telegram_chat_id: int) -> Outgoing:
-        """A digest: its text, then its chart (one per area, week and language)."""
+        """A digest's text (its chart follows as a reply)."""
         digest = await self._digest(run_id, telegram_chat_id, _TEXT_AUDIENCES)
         body, audience = digest.body, digest.audience
         sections = await self._sections(body)
@@ -610,21 +643,24 @@ class DigestService:
             async with self._sessions() as session:
                 opted_out = await session.get(DigestOptOut, telegram_chat_id) is not None
         view = DigestView(audience, period, sections, bool(body.get("officer")), opted_out)
+        return Outgoing(text=digest_text(self._catalog, language or "", self.tz, view))
+
+    async def render_chart(
+        self, run_id: int, language: str | None, telegram_chat_id: int
+    ) -> Outgoing:
+        """The chart of a digest's first area, drawn once per area, week and language (and
+        sent by file_id after its first upload)."""
+        digest = await self._digest(run_id, telegram_chat_id, (Audience.CHART,))
+        snapshot_id, public = int(digest.body["snapshot"]), bool(digest.body.get("public"))
+        figures, period = await self._snapshot(snapshot_id)
         lang = self._catalog.language(language)
-        text = digest_text(self._catalog, lang, self.tz, view)
-        if not sections:
-            return Outgoing(text=text)
-        first = body["sections"][0]["snapshot"]
-        public = audience is Audience.GROUP
-        figures = sections[0].figures
-        png = await self.charts.get(
-            _chart_key(first, lang, public), lambda: self._chart(first, lang, public)
-        )
+        key = _chart_key(snapshot_id, lang, public)
+        png = await self.charts.get(key, lambda: self._chart(snapshot_id, lang, public))
         return Outgoing(
-            text=text,
+            text=chart_caption(self._catalog, lang, self.tz, figures, period),
             photo_data=png,
-            cache_key=_chart_key(first, lang, public),
-            photo_caption=chart_caption(self._catalog, lang, self.tz, figures, period),
+            cache_key=key,
+            reply_to_message_id=digest.reply_to_message_id,
         )
 
     async def _chart(self, snapshot_id: int, lang: str, public: bool) -> ChartData:
@@ -655,14 +691,15 @@ class DigestService:
             text=table_caption(self._catalog, lang, self.tz, figures, period),
             document=Document(table_filename(figures.code, period, self.tz), data=data),
             cache_key=f"digest-csv:{snapshot_id}:{lang}",
+            reply_to_message_id=digest.reply_to_message_id,
         )
 
     async def _digest(
         self, run_id: int, telegram_chat_id: int, audiences: Iterable[Audience]
-    ) -> DigestRow:
+    ) -> q.DigestRow:
         wanted = [a.value for a in audiences]
         async with self._sessions() as session:
-            row = await _digest_row(session, run_id, telegram_chat_id, wanted)
+            row = await q.digest_row(session, run_id, telegram_chat_id, wanted)
         if row is None:
             raise LookupError(f"run #{run_id} has no digest for this chat")
         return row
@@ -677,7 +714,7 @@ class DigestService:
     async def _sections(self, body: Mapping[str, Any]) -> list[Section]:
         chats = [c for s in body.get("sections", []) for c in s["groups"]]
         async with self._sessions() as session:
-            titles = await chat_titles(session, chats)
+            titles = await q.chat_titles(session, chats)
         sections = []
         for item in body.get("sections", []):
             figures, _ = await self._snapshot(int(item["snapshot"]))
@@ -692,8 +729,32 @@ _KIND_OF = {
     Audience.OFFICER: DIGEST_KIND,
     Audience.GROUP: DIGEST_KIND,
     Audience.NOTE: NOTE_KIND,
+    Audience.CHART: CHART_KIND,
     Audience.TABLE: TABLE_KIND,
 }
+
+
+def _release(
+    waiting: Sequence[q.FollowUp], sent: Mapping[tuple[str, str, int], q.RunCopy]
+) -> tuple[list[tuple[int, int | None]], list[int], dict[str, list[Target]]]:
+    """Of the waiting charts and tables: those to queue now (with the text's message to
+    answer), those to drop (their text failed), and the outbox targets by kind."""
+    queued: list[tuple[int, int | None]] = []
+    dropped: list[int] = []
+    targets: dict[str, list[Target]] = defaultdict(list)
+    for w in waiting:
+        before = sent.get(q.copy_key(_KIND_OF[w.previous], w.telegram_chat_id, w.chat_id))
+        if before is None or before.status in (_PENDING,):
+            continue
+        if before.status != _DELIVERED or before.message_id is None:
+            dropped.append(w.digest_id)
+            continue
+        text = sent.get(q.copy_key(DIGEST_KIND, w.telegram_chat_id, w.chat_id))
+        reply_to = text.message_id if text is not None else None
+        queued.append((w.digest_id, reply_to))
+        target = Target(before.telegram_chat_id, w.chat_id, False, before.language)
+        targets[_KIND_OF[w.audience]].append(target)
+    return queued, dropped, targets
 
 
 def _chart_key(snapshot_id: int, lang: str, public: bool) -> str:
@@ -712,7 +773,7 @@ def _describe(enqueued: Mapping[str, int]) -> str:
 
 
 def _by_commune(
-    groups: Iterable[DueGroup], snapshot: Mapping[str, int]
+    groups: Iterable[q.DueGroup], snapshot: Mapping[str, int]
 ) -> list[tuple[int, list[int]]]:
     """Sections of a person's groups: one per commune, the commune with most groups first."""
     by_code: dict[str, list[int]] = defaultdict(list)
@@ -724,295 +785,3 @@ def _by_commune(
 
 def _sections_body(sections: Iterable[tuple[int, Sequence[int]]]) -> dict[str, Any]:
     return {"sections": [{"snapshot": s, "groups": list(g)} for s, g in sections]}
-
-
-# -- queries (take a session, never commit) --------------------------------------------------
-
-
-async def _subscribed_chat(session: AsyncSession, telegram_chat_id: int) -> int | None:
-    """The chat row of a group with a subscription (paused or not)."""
-    result = await _run(
-        session,
-        select(col(Chat.id))
-        .join(Subscription, col(Subscription.chat_id) == col(Chat.id))
-        .where(col(Chat.telegram_id) == telegram_chat_id),
-    )
-    found: int | None = result.scalar_one_or_none()
-    return found
-
-
-def _due_group_query() -> Any:
-    commune = Area.__table__.alias("commune")  # type: ignore[attr-defined]
-    setting = DigestGroupSetting.__table__  # type: ignore[attr-defined]
-    return (
-        select(
-            col(Chat.id),
-            col(Chat.telegram_id),
-            commune.c.code,
-            col(Chat.language),
-            setting.c.post_in_group,
-            setting.c.note_sent_at,
-        )
-        .select_from(Subscription)
-        .join(Chat, col(Chat.id) == col(Subscription.chat_id))
-        .join(commune, commune.c.id == col(Subscription.commune_id))
-        .outerjoin(setting, setting.c.chat_id == col(Chat.id))
-        .where(~col(Subscription.paused), col(Chat.bot_member))
-    )
-
-
-def _due(row: Any) -> DueGroup:
-    chat_id, telegram_id, code, language, post, noted = row
-    return DueGroup(chat_id, telegram_id, code, language, bool(post), noted is not None)
-
-
-async def due_groups(session: AsyncSession, slot: Slot | None, period: Period) -> list[DueGroup]:
-    """Subscribed groups (bot present, digest on) of this weekly time not yet sent this week."""
-    setting = DigestGroupSetting.__table__  # type: ignore[attr-defined]
-    query = _due_group_query().where(
-        or_(setting.c.chat_id.is_(None), setting.c.enabled),
-        or_(setting.c.last_period_start.is_(None), setting.c.last_period_start < period.start),
-    )
-    if slot is None:
-        query = query.where(or_(setting.c.weekday.is_(None), setting.c.hour.is_(None)))
-    else:
-        query = query.where(setting.c.weekday == slot.weekday, setting.c.hour == slot.hour)
-    result = await _run(session, query.order_by(col(Chat.id)))
-    return [_due(row) for row in result.all()]
-
-
-async def _due_group(session: AsyncSession, telegram_chat_id: int) -> DueGroup | None:
-    result = await _run(
-        session, _due_group_query().where(col(Chat.telegram_id) == telegram_chat_id)
-    )
-    row = result.first()
-    return None if row is None else _due(row)
-
-
-async def groups_administered(session: AsyncSession, person: int) -> list[DueGroup]:
-    """The subscribed groups Telegram last listed `person` as an administrator of."""
-    latest = (
-        select(col(DigestAdmin.chat_id))
-        .where(col(DigestAdmin.telegram_id) == person)
-        .group_by(col(DigestAdmin.chat_id))
-    )
-    result = await _run(
-        session, _due_group_query().where(col(Chat.id).in_(latest)).order_by(col(Chat.id))
-    )
-    return [_due(row) for row in result.all()]
-
-
-async def groups_with_admins(
-    session: AsyncSession, chat_ids: Sequence[int], period: Period
-) -> set[int]:
-    """The groups whose administrators were already read for this week."""
-    found: set[int] = set()
-    for chunk in _chunks(chat_ids):
-        result = await _run(
-            session,
-            select(col(DigestAdmin.chat_id))
-            .where(col(DigestAdmin.chat_id).in_(chunk))
-            .where(col(DigestAdmin.period_start) == period.start)
-            .distinct(),
-        )
-        found.update(result.scalars().all())
-    return found
-
-
-async def remember_admins(
-    session: AsyncSession, chat_id: int, period: Period, admins: Iterable[int]
-) -> None:
-    """Keep the administrators Telegram listed for the group this week."""
-    rows = [
-        {"chat_id": chat_id, "period_start": period.start, "telegram_id": a}
-        for a in sorted(set(admins))
-    ]
-    if rows:
-        await _run(
-            session, (await _insert(session, DigestAdmin)).values(rows).on_conflict_do_nothing()
-        )
-
-
-async def admins_of(
-    session: AsyncSession, chat_ids: Sequence[int], period: Period
-) -> dict[int, list[int]]:
-    """Each group's administrators as read for this week."""
-    admins: dict[int, list[int]] = defaultdict(list)
-    for chunk in _chunks(chat_ids):
-        result = await _run(
-            session,
-            select(col(DigestAdmin.chat_id), col(DigestAdmin.telegram_id))
-            .where(col(DigestAdmin.chat_id).in_(chunk))
-            .where(col(DigestAdmin.period_start) == period.start)
-            .order_by(col(DigestAdmin.chat_id), col(DigestAdmin.telegram_id)),
-        )
-        for chat_id, person in result.all():
-            admins[chat_id].append(person)
-    return admins
-
-
-async def reachable_people(session: AsyncSession, people: Sequence[int]) -> dict[int, bool]:
-    """Of these people, those who opened the bot: True if they want digests, False if they
-    turned them off (/tonghop tat)."""
-    found: dict[int, bool] = {}
-    for chunk in _chunks(people):
-        result = await _run(
-            session,
-            select(col(User.telegram_id), col(DigestOptOut.telegram_id))
-            .outerjoin(DigestOptOut, col(DigestOptOut.telegram_id) == col(User.telegram_id))
-            .where(col(User.telegram_id).in_(chunk), col(User.can_message)),
-        )
-        found.update({person: opted is None for person, opted in result.all()})
-    return found
-
-
-async def person_languages(
-    session: AsyncSession, people: Sequence[int], default: str
-) -> dict[int, str | None]:
-    """Each person's language: their private chat's choice, else their Telegram language."""
-    languages: dict[int, str | None] = {}
-    for chunk in _chunks(people):
-        result = await _run(
-            session,
-            select(col(User.telegram_id), col(User.language_code), col(Chat.language))
-            .outerjoin(Chat, col(Chat.telegram_id) == col(User.telegram_id))
-            .where(col(User.telegram_id).in_(chunk)),
-        )
-        for person, code, chosen in result.all():
-            base = (code or "").split("-")[0].lower()
-            languages[person] = chosen or (base if base in ("vi", "en") else default)
-    return languages
-
-
-async def active_officers(session: AsyncSession) -> list[OfficerRef]:
-    """Every officer with rights now."""
-    result = await _run(
-        session,
-        select(col(Officer.telegram_id), col(Officer.area_code))
-        .where(col(Officer.active))
-        .order_by(col(Officer.id)),
-    )
-    return [OfficerRef(person, code) for person, code in result.all()]
-
-
-async def _officer(session: AsyncSession, person: int) -> OfficerRef | None:
-    result = await _run(
-        session,
-        select(col(Officer.telegram_id), col(Officer.area_code)).where(
-            col(Officer.telegram_id) == person, col(Officer.active)
-        ),
-    )
-    row = result.first()
-    return None if row is None else OfficerRef(*row)
-
-
-async def chat_titles(session: AsyncSession, chat_ids: Sequence[int]) -> dict[int, str]:
-    """Groups' titles by chat row."""
-    titles: dict[int, str] = {}
-    for chunk in _chunks(sorted(set(chat_ids))):
-        result = await _run(
-            session, select(col(Chat.id), col(Chat.title)).where(col(Chat.id).in_(chunk))
-        )
-        titles.update({chat_id: title or "" for chat_id, title in result.all()})
-    return titles
-
-
-async def snapshot_ids(
-    session: AsyncSession, codes: Sequence[str], period: Period
-) -> dict[str, int]:
-    """The snapshots already computed for these areas and this week."""
-    if not codes:
-        return {}
-    result = await _run(
-        session,
-        select(col(DigestSnapshot.area_code), col(DigestSnapshot.id)).where(
-            col(DigestSnapshot.area_code).in_(list(codes)),
-            col(DigestSnapshot.period_start) == period.start,
-            col(DigestSnapshot.period_end) == period.end,
-        ),
-    )
-    return {code: snapshot_id for code, snapshot_id in result.all()}
-
-
-async def store_snapshot(session: AsyncSession, figures: AreaFigures, period: Period) -> int:
-    """Freeze an area's figures for the week (a concurrent run's snapshot wins)."""
-    await _run(
-        session,
-        (await _insert(session, DigestSnapshot))
-        .values(
-            area_code=figures.code,
-            period_start=period.start,
-            period_end=period.end,
-            figures=figures.to_json(),
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(),
-    )
-    found = await snapshot_ids(session, [figures.code], period)
-    return found[figures.code]
-
-
-async def _run_row(session: AsyncSession, key: str, trigger: str, period: Period) -> int:
-    await _run(
-        session,
-        (await _insert(session, DigestRun))
-        .values(
-            key=key,
-            trigger=trigger,
-            period_start=period.start,
-            period_end=period.end,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["key"]),
-    )
-    result = await _run(session, select(col(DigestRun.id)).where(col(DigestRun.key) == key))
-    run_id: int = result.scalar_one()
-    return run_id
-
-
-async def _upsert_setting(session: AsyncSession, chat_id: int, values: Mapping[str, Any]) -> None:
-    defaults = {"enabled": True, "weekday": None, "hour": None, "post_in_group": False}
-    row = {"chat_id": chat_id, **defaults, "updated_at": utcnow(), **values}
-    statement = (await _insert(session, DigestGroupSetting)).values(**row)
-    await _run(
-        session, statement.on_conflict_do_update(index_elements=["chat_id"], set_=dict(values))
-    )
-
-
-async def _mark_done(
-    session: AsyncSession, chat_ids: Sequence[int], period: Period, noted: Sequence[int]
-) -> None:
-    """This week's digest is out for these groups; those told to open the bot are not told
-    again."""
-    now = utcnow()
-    for chat_id in chat_ids:
-        await _upsert_setting(
-            session, chat_id, {"last_period_start": period.start, "updated_at": now}
-        )
-    for chunk in _chunks(list(noted)):
-        await _run(
-            session,
-            update(DigestGroupSetting)
-            .where(col(DigestGroupSetting.chat_id).in_(chunk))
-            .values(note_sent_at=now),
-        )
-
-
-async def _digest_row(
-    session: AsyncSession, run_id: int, telegram_chat_id: int, audiences: Sequence[str]
-) -> DigestRow | None:
-    """The digest of a run for a chat; a group that became a supergroup is found by its row."""
-    moved = select(col(Chat.id)).where(col(Chat.telegram_id) == telegram_chat_id)
-    result = await _run(
-        session,
-        select(col(Digest.audience), col(Digest.body)).where(
-            col(Digest.run_id) == run_id,
-            col(Digest.audience).in_(audiences),
-            or_(
-                col(Digest.telegram_chat_id) == telegram_chat_id,
-                and_(col(Digest.chat_id).is_not(None), col(Digest.chat_id).in_(moved)),
-            ),
-        ),
-    )
-    row = result.first()
-    return None if row is None else DigestRow(Audience(row[0]), json.loads(row[1]))

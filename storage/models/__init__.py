@@ -15,6 +15,7 @@ from storage.models.delivery import Delivery, DeliveryStatus
 from storage.models.digests import (
     Digest,
     DigestAdmin,
+    DigestAudience,
     DigestGroupSetting,
     DigestOptOut,
     DigestRun,
@@ -57,6 +58,7 @@ __all__ = [
     "DeliveryStatus",
     "Digest",
     "DigestAdmin",
+    "DigestAudience",
     "DigestGroupSetting",
     "DigestOptOut",
     "DigestRun",

@@ -2,11 +2,23 @@
 recipient gets, and the administrators read from Telegram for a week."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UtcDateTime, utcnow
+
+
+class DigestAudience(StrEnum):
+    """Who one digest is for, and what it is."""
+
+    ADMIN = "admin"  # a group administrator, privately: every group of theirs in this run
+    OFFICER = "officer"  # an officer, privately: the jurisdiction
+    GROUP = "group"  # posted in the group itself (small tip counts hidden)
+    NOTE = "note"  # the group's one-time "open the bot to get the digest" note
+    CHART = "chart"  # the chart after a digest's text, as a reply to it
+    TABLE = "table"  # a province officer's per-commune CSV, after the chart
 
 
 class DigestGroupSetting(SQLModel, table=True):
@@ -64,7 +76,11 @@ class DigestSnapshot(SQLModel, table=True):
 
 
 class Digest(SQLModel, table=True):
-    """What one chat gets from one run; its outbox row is (kind, run id) in that chat."""
+    """What one chat gets from one run; its outbox row is (kind, run id) in that chat.
+
+    A chat's digests of a run go out in `position` order: the text (0) is enqueued with the
+    run; each later one (its chart, a table) when the one before is delivered (`queued_at`).
+    """
 
     __tablename__ = "digests"
     __table_args__ = (
@@ -73,10 +89,16 @@ class Digest(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="digest_runs.id")
-    audience: str = Field(max_length=16)  # an Audience
+    audience: str = Field(max_length=16)  # a DigestAudience
     telegram_chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     chat_id: int | None = Field(default=None, foreign_key="chats.id")  # groups
     body: str = Field(sa_column=Column(Text, nullable=False))  # snapshot ids, group rows
+    position: int = 0
+    queued_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # The text's message, which the chart and table answer (set when they are queued).
+    reply_to_message_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 

@@ -64,6 +64,9 @@ def upgrade() -> None:
         sa.Column("telegram_chat_id", sa.BigInteger(), nullable=False),
         sa.Column("chat_id", sa.Integer(), sa.ForeignKey("chats.id"), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("queued_at", UtcDateTime(), nullable=True),
+        sa.Column("reply_to_message_id", sa.BigInteger(), nullable=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.UniqueConstraint("run_id", "telegram_chat_id", "audience", name="uq_digests_recipient"),
     )
