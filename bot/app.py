@@ -16,11 +16,9 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from bot.areas import AdminUnits
 from bot.container import Services, build_services
 from bot.delivery import DeliveryConfig, DeliveryEngine, build_rate_limiter
-from bot.delivery.outgoing import Renderer
+from bot.delivery.kinds import KindRegistry
 from bot.i18n import Catalog, load_catalog
 from bot.menus import publish_everyones_menus, sync_everyone
-from bot.services.alerts import ALERT_KIND, NOTICE_KIND
-from bot.services.digest_types import DIGEST_KIND, NOTE_KIND, TABLE_KIND
 from bot.settings import Settings
 from handlers import (
     alerts,
@@ -61,23 +59,18 @@ DELIVERY = "delivery"
 MENU_SYNC = "menu_sync"
 
 
-def renderers(services: Services) -> dict[str, Renderer]:
-    """How each kind of outbox job is rendered at send time."""
-    return {
-        ALERT_KIND: services.alerts.render,
-        NOTICE_KIND: services.alerts.render_notice,
-        DIGEST_KIND: services.digests.render,
-        NOTE_KIND: services.digests.render_note,
-        TABLE_KIND: services.digests.render_table,
-    }
+def outgoing_kinds(services: Services) -> KindRegistry:
+    """Every kind of outbox job, as the services declare them: the one registry the bot and
+    `canhgac sender` both read."""
+    return KindRegistry([*services.alerts.kinds(), *services.digests.kinds()])
 
 
-def sender_renderers(settings: Settings) -> Callable[[SessionFactory], dict[str, Renderer]]:
-    """Renderers for an extra sender process (`canhgac sender`), over its own sessions."""
+def sender_renderers(settings: Settings) -> Callable[[SessionFactory], KindRegistry]:
+    """The kinds for an extra sender process (`canhgac sender`), over its own sessions."""
 
-    def factory(sessions: SessionFactory) -> dict[str, Renderer]:
+    def factory(sessions: SessionFactory) -> KindRegistry:
         catalog = load_catalog(settings.default_language)
-        return renderers(build_services(settings, sessions, catalog, AdminUnits.load()))
+        return outgoing_kinds(build_services(settings, sessions, catalog, AdminUnits.load()))
 
     return factory
 
@@ -114,11 +107,7 @@ def build_application(
         .pool_timeout(30.0)
         .build()
     )
-    delivery = DeliveryEngine(services.sessions, app.bot, config)
-    for kind, renderer in renderers(services).items():
-        # Per chat, as in `canhgac sender`: a group's copy shows its own acknowledgement (the
-        # alert renderer shares the body between groups itself).
-        delivery.register(kind, renderer)
+    delivery = DeliveryEngine(services.sessions, app.bot, config, kinds=outgoing_kinds(services))
     services.alerts.set_notifier(delivery.notify)
     services.digests.set_notifier(delivery.notify)
     app.bot_data["services"] = services

@@ -194,7 +194,8 @@ def _file_from(sim: BotApiSimulator, value: Upload | str, folder: str, mime: str
     world = sim.world
     if isinstance(value, Upload):
         suffix = "." + value.filename.rsplit(".", 1)[-1] if "." in value.filename else ""
-        return world.store_file(value.content, folder, suffix, value.content_type or mime)
+        mime = value.content_type or mime
+        return world.store_file(value.content, folder, suffix, mime, value.filename)
     if value in world.files:
         return world.files[value]
     if value.startswith(("http://", "https://")):
@@ -439,7 +440,7 @@ def send_document(sim: BotApiSimulator, p: dict[str, Any]) -> dict[str, Any]:
     resolve_chat(sim, p["chat_id"])
     value = p["document"]
     record = _file_from(sim, value, "documents", "application/octet-stream")
-    name = value.filename if isinstance(value, Upload) else record.file_path.rsplit("/", 1)[-1]
+    name = record.file_name or record.file_path.rsplit("/", 1)[-1]
     document = {
         "file_id": record.file_id,
         "file_unique_id": record.file_unique_id,
@@ -736,7 +737,7 @@ def _album_item(
     elif kind == "audio":
         content["extra"] = {"audio": {**base, "duration": 1}}
     elif kind == "document":
-        name = value.filename if isinstance(value, Upload) else record.file_path.split("/")[-1]
+        name = record.file_name or record.file_path.rsplit("/", 1)[-1]
         content["document"] = {**base, "file_name": name, "mime_type": record.mime_type}
     else:
         raise bad_request(f"media type {kind} not supported by simulator", violation=True)

@@ -192,6 +192,7 @@ class FileRecord:
     file_path: str
     content: bytes
     mime_type: str
+    file_name: str | None = None  # as uploaded: a document sent again by file_id keeps it
 
 
 @dataclass
@@ -235,6 +236,7 @@ class Stats:
     http_429: int = 0
     errors: Counter[int] = field(default_factory=Counter)
     sent: list[SentRecord] = field(default_factory=list)
+    uploads: Counter[str] = field(default_factory=Counter)  # files received, by method
 
 
 @dataclass
@@ -331,9 +333,17 @@ class RateLimiter:
         self._chats.clear()
 
     def acquire(
-        self, limits: Limits, chat_id: int | None, group: bool, paid: bool, now: float
+        self,
+        limits: Limits,
+        chat_id: int | None,
+        group: bool,
+        paid: bool,
+        now: float,
+        weight: int = 1,
     ) -> int | None:
-        """Record a call and return None, or return retry_after seconds when over a limit."""
+        """Record a call counting `weight` messages (an album of N counts N) and return None,
+        or return retry_after seconds when over a limit. A call heavier than a whole window
+        needs it empty."""
         scale = limits.time_scale
         windows: list[tuple[deque[float], float, int]] = []
         if paid:
@@ -350,10 +360,11 @@ class RateLimiter:
         for times, span, limit in windows:
             while times and times[0] <= now - span:
                 times.popleft()
-            if len(times) >= limit:
-                wait = max(wait, times[0] + span - now)
+            excess = len(times) - (limit - min(weight, limit))
+            if excess > 0:
+                wait = max(wait, times[excess - 1] + span - now)
         if wait > 0:
             return max(1, math.ceil(wait))
         for times, _, _ in windows:
-            times.append(now)
+            times.extend([now] * weight)
         return None

@@ -43,8 +43,29 @@ class Webhook:
     last_error_message: str | None = None
 
 
+_COPIES = ("copyMessage", "copyMessages", "forwardMessage", "forwardMessages")
+
+
 def _is_counted(method: str) -> bool:
+    """Calls that count against Telegram's message limits."""
+    if method in _COPIES:
+        return True
     return method.startswith(("send", "edit")) and method != "sendChatAction"
+
+
+def _weight(method: str, params: dict[str, Any]) -> int:
+    """Messages one call puts in the chat, as Telegram counts them: an album of N counts N."""
+    items = None
+    if method == "sendMediaGroup":
+        items = params.get("media")
+    elif method in ("copyMessages", "forwardMessages"):
+        items = params.get("message_ids")
+    return max(1, len(items)) if isinstance(items, list) else 1
+
+
+def _uploads(raw: dict[str, Any], attachments: dict[str, Upload]) -> int:
+    """Files uploaded with one call (multipart parts, including attach:// ones)."""
+    return len(attachments) + sum(isinstance(v, Upload) for v in raw.values())
 
 
 class BotApiSimulator:
@@ -231,13 +252,16 @@ class BotApiSimulator:
         if failure is not None and not failure.after_delivery:
             raise ApiError(failure.status, failure.description)
         attachments = _split_attachments(self.spec.fields(method), raw)
+        uploads = _uploads(raw, attachments)
+        if uploads:  # Telegram has received the bytes, whatever it answers
+            self.stats.uploads[method] += uploads
         params, errors = self.spec.check_params(method, raw, form)
         if attachments:
             params[ATTACHMENTS] = attachments
         if errors:
             raise bad_request("; ".join(errors), violation=True)
         if _is_counted(method):
-            self._check_limits(params)
+            self._check_limits(params, _weight(method, params))
         result = await self._dispatch(method, params)
         if failure is not None:
             raise ApiError(failure.status, failure.description)
@@ -255,7 +279,7 @@ class BotApiSimulator:
             result = await result
         return result
 
-    def _check_limits(self, params: dict[str, Any]) -> None:
+    def _check_limits(self, params: dict[str, Any], weight: int = 1) -> None:
         if self.limits is None:
             return
         chat_id = params.get("chat_id")
@@ -268,6 +292,7 @@ class BotApiSimulator:
             group,
             paid,
             time.monotonic(),
+            weight,
         )
         if wait is not None:
             raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})

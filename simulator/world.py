@@ -185,7 +185,9 @@ class World:
 
     # -- files ----------------------------------------------------------------------------
 
-    def store_file(self, content: bytes, folder: str, suffix: str, mime: str) -> FileRecord:
+    def store_file(
+        self, content: bytes, folder: str, suffix: str, mime: str, file_name: str | None = None
+    ) -> FileRecord:
         """Keep a file and give it Telegram-like ids and a download path."""
         n = next(self._file_ids)
         digest = hashlib.sha256(content + n.to_bytes(8, "big")).hexdigest()
@@ -195,6 +197,7 @@ class World:
             file_path=f"{folder}/file_{n}{suffix}",
             content=content,
             mime_type=mime,
+            file_name=file_name,
         )
         self.files[record.file_id] = record
         self.files_by_path[record.file_path] = record

@@ -6,9 +6,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
+from bot.delivery.kinds import KindRegistry, OutgoingKind
 from bot.delivery.limiter import BULK_ARGS, FloodGate, TelegramRateLimiter, bulk_args
 from bot.delivery.outbox import delivery_stats, enqueue, request_edit
-from bot.delivery.outgoing import Button, DeliveryStats, Outgoing, Renderer, Target
+from bot.delivery.outgoing import (
+    Button,
+    DeliveryStats,
+    Document,
+    Outgoing,
+    Pin,
+    Renderer,
+    Target,
+)
 from bot.delivery.windows import LocalWindows, PostgresWindows, RedisWindows, WindowStore
 
 __all__ = [
@@ -17,8 +26,12 @@ __all__ = [
     "DeliveryConfig",
     "DeliveryEngine",
     "DeliveryStats",
+    "Document",
     "FloodGate",
+    "KindRegistry",
     "Outgoing",
+    "OutgoingKind",
+    "Pin",
     "Renderer",
     "Target",
     "TelegramRateLimiter",

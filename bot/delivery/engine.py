@@ -1,13 +1,16 @@
-"""The sender: claims due outbox rows, renders them, sends or edits under the rate limiter."""
+"""The sender: claims due outbox rows, renders them, sends their parts or edits them under the
+rate limiter."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import random
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,27 +18,24 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    Message,
-    ReplyParameters,
-)
-from telegram.constants import ParseMode
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.delivery import outbox
 from bot.delivery.config import DeliveryConfig
-from bot.delivery.limiter import bulk_args, retry_seconds
+from bot.delivery.files import UploadCache
+from bot.delivery.kinds import KindRegistry, OutgoingKind
+from bot.delivery.limiter import retry_seconds
 from bot.delivery.outbox import Claim
 from bot.delivery.outgoing import Outgoing, Renderer
+from bot.delivery.sending import PartSender, later_parts, to_markup
 from storage.db import SessionFactory
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
-_URL_PREFIXES = ("http://", "https://", "tg://")
+__all__ = ["DeliveryEngine", "new_owner_id", "to_markup"]
+UNKNOWN_KINDS_EVERY = 60.0  # seconds between looks for due rows of kinds nobody here knows
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ class _Outcome:
     note: str | None = None
     retry_in: float = 0.0
     count_attempt: bool = True
+    parts_sent: int = 1
+    part_message_ids: str | None = None
 
     async def apply(self, session: AsyncSession) -> None:
         """Record a retry or a failure ("done" outcomes are written together by `_apply`)."""
@@ -62,28 +64,72 @@ class _Outcome:
     def done(self) -> outbox.Done | None:
         if self.action != "done":
             return None
-        return outbox.Done(self.row_id, self.version, self.message_id, self.is_photo, self.note)
+        return outbox.Done(
+            self.row_id,
+            self.version,
+            self.message_id,
+            self.is_photo,
+            self.note,
+            self.parts_sent,
+            self.part_message_ids,
+        )
+
+
+@dataclass
+class _Progress:
+    """How far one claimed copy has got: its main message, the parts sent, what is recorded."""
+
+    chat_id: int
+    message_id: int | None
+    is_photo: bool
+    ids: list[list[int]]  # message ids per part sent, the main message first
+    edit_due: bool
+    total: int | None = None  # parts of the rendering, once rendered
+    unrecorded: bool = False  # a part went out that the row does not show yet
+    note: str | None = None
+
+    @classmethod
+    def of(cls, c: Claim) -> _Progress:
+        if c.message_id is None:
+            return cls(c.telegram_chat_id, None, False, [], False)
+        ids = json.loads(c.part_message_ids) if c.part_message_ids else [[c.message_id]]
+        ids = ids[: max(1, c.parts_sent)]
+        due = c.content_version > c.sent_version
+        return cls(c.telegram_chat_id, c.message_id, c.is_photo, ids, due)
+
+    @property
+    def parts_sent(self) -> int:
+        return len(self.ids)
+
+    @property
+    def complete(self) -> bool:
+        return self.total is not None and self.parts_sent >= self.total
+
+    def sent(self, ids: list[int]) -> None:
+        self.ids.append(ids)
+        self.unrecorded = True
+
+    def part_message_ids(self) -> str | None:
+        """JSON of every part's ids; None for a copy of one message (its `message_id`)."""
+        return None if len(self.ids) <= 1 else json.dumps(self.ids, separators=(",", ":"))
+
+    def record(self, c: Claim) -> outbox.Done:
+        """The row as it stands: every part sent so far shows version `c.content_version`."""
+        assert self.message_id is not None
+        return outbox.Done(
+            c.id,
+            c.content_version,
+            self.message_id,
+            self.is_photo,
+            self.note,
+            self.parts_sent,
+            self.part_message_ids(),
+        )
 
 
 def new_owner_id() -> str:
     """A lease owner id unique to this engine instance."""
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def to_markup(out: Outgoing) -> InlineKeyboardMarkup | None:
-    """Inline keyboard of an `Outgoing` (None without buttons)."""
-    if not out.buttons:
-        return None
-    rows = [
-        [
-            InlineKeyboardButton(label, url=value)
-            if value.startswith(_URL_PREFIXES)
-            else InlineKeyboardButton(label, callback_data=value)
-            for label, value in row
-        ]
-        for row in out.buttons
-    ]
-    return InlineKeyboardMarkup(rows)
 
 
 class DeliveryEngine:
@@ -96,13 +142,18 @@ class DeliveryEngine:
         config: DeliveryConfig | None = None,
         *,
         owner: str | None = None,
+        kinds: KindRegistry | None = None,
     ) -> None:
         self.sessions = sessions
         self.bot = bot
         self.config = config or DeliveryConfig()
         self.owner = owner or new_owner_id()
-        self._renderers: dict[str, tuple[Renderer, bool]] = {}
+        self.kinds = kinds if kinds is not None else KindRegistry()
+        self.files = UploadCache(sessions)
+        self._parts = PartSender(bot, self.config, self.files)
         self._cache: dict[tuple[Any, ...], tuple[Outgoing, InlineKeyboardMarkup | None]] = {}
+        self._unknown: set[str] = set()  # kinds seen due here that this process cannot render
+        self._unknown_checked = float("-inf")
         self._wake = asyncio.Event()
         self._flush = asyncio.Event()
         self._outcomes: list[_Outcome] = []
@@ -114,9 +165,11 @@ class DeliveryEngine:
         self._stopping = False
         self.delivered = 0  # copies sent or edited by this instance
 
-    def register(self, kind: str, renderer: Renderer, *, per_chat: bool = True) -> None:
+    def register(
+        self, kind: str, renderer: Renderer, *, per_chat: bool = True, editable: bool = True
+    ) -> None:
         """Render jobs of `kind` with `renderer`; `per_chat=False` renders once per language."""
-        self._renderers[kind] = (renderer, per_chat)
+        self.kinds.add(OutgoingKind(kind, renderer, per_chat, editable))
 
     def notify(self) -> None:
         """New work was committed: claim now instead of at the next poll."""
@@ -162,13 +215,17 @@ class DeliveryEngine:
                 got = await self._claim_and_spawn(min(cfg.batch_size, free))
             if got and got == min(cfg.batch_size, free):
                 continue  # probably more due: claim again once there is room
+            if not got:
+                await self._report_unknown_kinds()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), cfg.poll_interval)
 
     async def _claim_and_spawn(self, limit: int) -> int:
         try:
             async with self.sessions() as session, session.begin():
-                claims = await outbox.claim(session, self.owner, limit, self.config.lease_seconds)
+                claims = await outbox.claim(
+                    session, self.owner, limit, self.config.lease_seconds, self.kinds.names
+                )
         except Exception:
             log.exception("claiming deliveries failed")
             return 0
@@ -177,6 +234,25 @@ class DeliveryEngine:
             self._tasks[task] = c
             task.add_done_callback(self._task_done)
         return len(claims)
+
+    async def _report_unknown_kinds(self) -> None:
+        """Log, once per kind, due rows this process leaves for one that knows their kind."""
+        if time.monotonic() - self._unknown_checked < UNKNOWN_KINDS_EVERY:
+            return
+        self._unknown_checked = time.monotonic()
+        try:
+            async with self.sessions() as session:
+                found = await outbox.unknown_kinds(session, self.kinds.names)
+        except Exception:
+            log.exception("looking for deliveries of unknown kinds failed")
+            return
+        for kind in sorted(set(found) - self._unknown):
+            log.warning(
+                "deliveries of kind %r are due but this process does not know the kind:"
+                " left for a process that does",
+                kind,
+            )
+        self._unknown.update(found)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)
@@ -254,58 +330,90 @@ class DeliveryEngine:
     # -- one row -------------------------------------------------------------------------
 
     async def _process(self, c: Claim) -> None:
+        progress = _Progress.of(c)
         try:
-            outcome = await self._deliver(c)
+            outcome = await self._deliver(c, progress)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.exception("delivery %s (%s %s) failed", c.id, c.kind, c.ref_id)
             outcome = self._transient(c, f"{type(exc).__name__}: {exc}")
+        if outcome.action != "done" and progress.unrecorded:
+            outcome = await self._save_parts(c, progress, outcome)
         self._record(outcome, c)
 
-    async def _deliver(self, c: Claim) -> _Outcome:
-        chat_id = c.telegram_chat_id
+    async def _save_parts(self, c: Claim, progress: _Progress, outcome: _Outcome) -> _Outcome:
+        """Parts went out before the failure: the row must show them before it is retried."""
+        try:
+            await self._in_transaction(outbox.record_parts, progress.record(c))
+        except Exception:  # the retry may then resend those parts
+            log.exception("recording the parts sent of delivery %s failed", c.id)
+        return outcome
+
+    async def _deliver(self, c: Claim, p: _Progress) -> _Outcome:
         for _ in range(3):  # a group may be migrated more than once in theory
             try:
-                return await self._send_or_edit(c, chat_id)
+                await self._advance(c, p)
+                return self._finished(c, p)
             except ChatMigrated as exc:
                 new_id = int(exc.new_chat_id)
-                await self._in_transaction(outbox.migrate_chat, chat_id, new_id)
-                if c.message_id is not None:
-                    return self._done(c, c.message_id, c.is_photo, "chat migrated: not editable")
-                log.info("chat %s migrated to %s: resending", chat_id, new_id)
-                chat_id = new_id
+                await self._in_transaction(outbox.migrate_chat, p.chat_id, new_id)
+                if p.message_id is not None:  # the main message stays where it was
+                    p.edit_due, p.note = False, "chat migrated: not editable"
+                    if p.complete:
+                        return self._finished(c, p)
+                    await self._in_transaction(outbox.move_row, c.id, new_id)
+                log.info("delivery %s: chat migrated, sending the rest to the new id", c.id)
+                p.chat_id = new_id
             except RetryAfter as exc:  # the limiter already paused everybody
                 seconds = retry_seconds(exc)
                 return _Outcome(c.id, "retry", note="429", retry_in=seconds, count_attempt=False)
             except Forbidden as exc:
-                await self._in_transaction(outbox.deactivate_chat, chat_id)
+                await self._in_transaction(outbox.deactivate_chat, p.chat_id)
                 return _Outcome(c.id, "fail", note=f"forbidden: {exc.message}")
             except BadRequest as exc:
-                return self._bad_request(c, exc)
+                return _Outcome(c.id, "fail", note=f"bad request: {exc.message}")
             except TelegramError as exc:  # network errors, timeouts, 5xx
                 return self._transient(c, f"{type(exc).__name__}: {exc.message}")
         return _Outcome(c.id, "fail", note="chat migrated too many times")
 
-    async def _send_or_edit(self, c: Claim, chat_id: int) -> _Outcome:
-        out, markup = await self._render(c, chat_id)
-        if c.message_id is None:
-            message = await self._send(chat_id, out, markup, c.priority)
-            return self._done(c, message.message_id, out.photo is not None)
-        await self._edit(chat_id, c.message_id, c.is_photo, out, markup, c.priority)
-        return self._done(c, c.message_id, c.is_photo)
+    async def _advance(self, c: Claim, p: _Progress) -> None:
+        """Send what the copy still lacks: the main message (or its edit), then each later part,
+        recording the parts sent before the next one goes out (a crash between parts resends
+        none of them). A copy of one message costs no write beyond its batched outcome."""
+        kind = self._kind(c.kind)
+        out, markup = await self._render(c, kind, p.chat_id)
+        later = later_parts(out)
+        p.total = 1 + len(later)
+        if p.message_id is None:
+            p.message_id = await self._parts.send_main(p.chat_id, out, markup, c.priority)
+            p.is_photo = out.has_caption
+            p.sent([p.message_id])
+        elif p.edit_due:
+            if kind.editable:
+                p.note = await self._parts.edit_main(
+                    p.chat_id, p.message_id, p.is_photo, out, markup, c.priority
+                )
+            p.edit_due = False
+        while not p.complete:
+            if p.unrecorded:
+                await self._in_transaction(outbox.record_parts, p.record(c))
+                p.unrecorded = False
+            part = later[p.parts_sent - 1]
+            p.sent(await self._parts.send_part(p.chat_id, part, p.message_id, c.priority))
 
-    def _done(self, c: Claim, message_id: int, is_photo: bool, note: str | None = None) -> _Outcome:
-        return _Outcome(c.id, "done", c.content_version, message_id, is_photo, note)
-
-    def _bad_request(self, c: Claim, exc: BadRequest) -> _Outcome:
-        text = exc.message.lower()
-        if c.message_id is not None:
-            if "message is not modified" in text:
-                return self._done(c, c.message_id, c.is_photo)
-            if "message to edit not found" in text:
-                return self._done(c, c.message_id, c.is_photo, "message to edit not found")
-        return _Outcome(c.id, "fail", note=f"bad request: {exc.message}")
+    def _finished(self, c: Claim, p: _Progress) -> _Outcome:
+        done = p.record(c)
+        return _Outcome(
+            c.id,
+            "done",
+            done.version,
+            done.message_id,
+            done.is_photo,
+            done.note,
+            parts_sent=done.parts_sent,
+            part_message_ids=done.part_message_ids,
+        )
 
     def _transient(self, c: Claim, error: str) -> _Outcome:
         if c.attempts + 1 >= self.config.max_attempts:
@@ -318,83 +426,25 @@ class DeliveryEngine:
         async with self.sessions() as session, session.begin():
             await fn(session, *args)
 
-    async def _render(self, c: Claim, chat_id: int) -> tuple[Outgoing, InlineKeyboardMarkup | None]:
+    def _kind(self, name: str) -> OutgoingKind:
+        kind = self.kinds.get(name)
+        if kind is None:  # claims only take known kinds; a kind registered away meanwhile
+            raise LookupError(f"no outgoing kind {name!r} registered")
+        return kind
+
+    async def _render(
+        self, c: Claim, kind: OutgoingKind, chat_id: int
+    ) -> tuple[Outgoing, InlineKeyboardMarkup | None]:
         """The content and its keyboard, rendered once per version (and chat, if per_chat)."""
-        entry = self._renderers.get(c.kind)
-        if entry is None:
-            raise LookupError(f"no renderer registered for {c.kind!r}")
-        renderer, per_chat = entry
-        key = (c.kind, c.ref_id, c.content_version, c.language, chat_id if per_chat else None)
+        key = (c.kind, c.ref_id, c.content_version, c.language, chat_id if kind.per_chat else None)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        out = await renderer(c.ref_id, c.language, chat_id)
+        out = await kind.render(c.ref_id, c.language, chat_id)
         if len(self._cache) > 4096:
             self._cache.clear()
         self._cache[key] = (out, to_markup(out))
         return self._cache[key]
-
-    # -- Bot API -------------------------------------------------------------------------
-
-    async def _send(
-        self, chat_id: int, out: Outgoing, markup: InlineKeyboardMarkup | None, priority: int
-    ) -> Message:
-        paid: dict[str, Any] = {"allow_paid_broadcast": True} if self.config.paid_broadcast else {}
-        reply = (
-            None
-            if out.reply_to_message_id is None
-            else ReplyParameters(out.reply_to_message_id, allow_sending_without_reply=True)
-        )
-        if out.photo is not None:
-            return await self.bot.send_photo(
-                chat_id,
-                out.photo,
-                caption=out.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                reply_parameters=reply,
-                rate_limit_args=bulk_args(priority),
-                **paid,
-            )
-        return await self.bot.send_message(
-            chat_id,
-            out.text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=out.disable_preview),
-            reply_parameters=reply,
-            rate_limit_args=bulk_args(priority),
-            **paid,
-        )
-
-    async def _edit(
-        self,
-        chat_id: int,
-        message_id: int,
-        is_photo: bool,
-        out: Outgoing,
-        markup: InlineKeyboardMarkup | None,
-        priority: int,
-    ) -> None:
-        if is_photo:
-            await self.bot.edit_message_caption(
-                chat_id=chat_id,
-                message_id=message_id,
-                caption=out.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                rate_limit_args=bulk_args(priority),
-            )
-            return
-        await self.bot.edit_message_text(
-            out.text,
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=out.disable_preview),
-            rate_limit_args=bulk_args(priority),
-        )
 
 
 def _seconds_since(moment: datetime | None) -> float:

@@ -36,9 +36,26 @@ def bulk_args(priority: int = 0) -> dict[str, Any]:
     return {"bulk": True, "priority": priority}
 
 
+# Calls that put messages in a chat without a send* name.
+_COPIES = frozenset({"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"})
+
+
 def is_counted(endpoint: str) -> bool:
     """Whether Telegram counts the call against its message limits."""
+    if endpoint in _COPIES:
+        return True
     return endpoint.startswith(("send", "edit")) and endpoint != "sendChatAction"
+
+
+def weight_of(endpoint: str, data: dict[str, Any]) -> int:
+    """How many messages Telegram counts for one call: an album of N counts N, copyMessages of
+    N messages N, everything else one."""
+    items: Any = None
+    if endpoint == "sendMediaGroup":
+        items = data.get("media")
+    elif endpoint in ("copyMessages", "forwardMessages"):
+        items = data.get("message_ids")
+    return max(1, len(items)) if isinstance(items, list | tuple) else 1
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -55,6 +72,7 @@ class _Waiter:
     chat_id: int | None = field(compare=False)
     paid: bool = field(compare=False)
     granted: asyncio.Future[Verdict] = field(compare=False)
+    weight: int = field(default=1, compare=False)
 
 
 class FloodGate:
@@ -87,12 +105,20 @@ class FloodGate:
         return glob, Window(f"chat:{chat_id}", 1.0 + margin, c.private_per_second)
 
     async def acquire(
-        self, chat_id: int | None, *, bulk: bool = False, paid: bool = False, priority: int = 0
+        self,
+        chat_id: int | None,
+        *,
+        bulk: bool = False,
+        paid: bool = False,
+        priority: int = 0,
+        weight: int = 1,
     ) -> int:
-        """Wait for a slot; returns the grant's sequence number, for `complete`."""
+        """Wait for `weight` slots (an album of N takes N); returns the grant's sequence number,
+        for `complete`."""
         lane = BULK if bulk else INTERACTIVE
         while True:
-            waiter = _Waiter(lane, -priority, next(self._seq), chat_id, paid, asyncio.Future())
+            future: asyncio.Future[Verdict] = asyncio.Future()
+            waiter = _Waiter(lane, -priority, next(self._seq), chat_id, paid, future, weight)
             heapq.heappush(self._queue, waiter)
             self._wake()
             self._ensure_task()
@@ -170,7 +196,7 @@ class FloodGate:
     async def _try(self, head: _Waiter) -> Verdict:
         glob, chat = self.windows(head.chat_id, head.lane, head.paid)
         try:
-            return await self.store.try_acquire(glob, chat)
+            return await self.store.try_acquire(glob, chat, head.weight)
         except Exception:  # a broken shared store must not stop all sending
             log.exception("rate-limit store failed; retrying")
             return Verdict(global_wait=0.5)
@@ -212,9 +238,12 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
         args_ = rate_limit_args or {}
         bulk, priority = bool(args_.get("bulk")), int(args_.get("priority", 0))
         paid = bool(data.get("allow_paid_broadcast"))
+        weight = weight_of(endpoint, data)
         attempts = max(1, self.gate.config.retry_after_attempts)
         for attempt in range(attempts):
-            seq = await self.gate.acquire(chat, bulk=bulk, paid=paid, priority=priority)
+            seq = await self.gate.acquire(
+                chat, bulk=bulk, paid=paid, priority=priority, weight=weight
+            )
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +40,9 @@ class Claim:
     is_photo: bool
     attempts: int
     priority: int = 0
+    parts_sent: int = 0  # parts of the copy already in the chat (main message first)
+    part_message_ids: str | None = None  # their message ids, JSON (see Delivery)
+    sent_version: int = 0
 
 
 async def _run(
@@ -80,6 +83,7 @@ def _row(kind: str, ref_id: int, target: Target, priority: int, now: datetime) -
         "content_version": 1,
         "sent_version": 0,
         "is_photo": False,
+        "parts_sent": 0,
         "attempts": 0,
         "next_attempt_at": None if target.filtered else now,
         "created_at": now,
@@ -166,8 +170,15 @@ async def enqueue_replies(session: AsyncSession, kind: str, to_kind: str, to_ref
     return len(rows)
 
 
-async def claim(session: AsyncSession, owner: str, limit: int, lease_seconds: float) -> list[Claim]:
-    """Lease up to `limit` due rows, most urgent first (SKIP LOCKED on PostgreSQL)."""
+async def claim(
+    session: AsyncSession,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    kinds: Collection[str] | None = None,
+) -> list[Claim]:
+    """Lease up to `limit` due rows, most urgent first (SKIP LOCKED on PostgreSQL); only rows
+    of `kinds` when given, so a row this process cannot render stays for one that can."""
     now = utcnow()
     due = (
         select(col(Delivery.id))
@@ -177,6 +188,8 @@ async def claim(session: AsyncSession, owner: str, limit: int, lease_seconds: fl
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if kinds is not None:
+        due = due.where(col(Delivery.kind).in_(sorted(kinds)))
     stmt = (
         update(Delivery)
         .where(col(Delivery.id).in_(due.scalar_subquery()))
@@ -200,7 +213,23 @@ _CLAIM_COLUMNS = (
     col(Delivery.is_photo),
     col(Delivery.attempts),
     col(Delivery.priority),
+    col(Delivery.parts_sent),
+    col(Delivery.part_message_ids),
+    col(Delivery.sent_version),
 )
+
+
+async def unknown_kinds(session: AsyncSession, known: Collection[str]) -> list[str]:
+    """Kinds of due rows that are not in `known` (left for a process that knows them)."""
+    result = await _run(
+        session,
+        select(col(Delivery.kind))
+        .where(col(Delivery.next_attempt_at) <= utcnow(), col(Delivery.status).in_(_LIVE))
+        .where(col(Delivery.kind).not_in(sorted(known)))
+        .distinct()
+        .limit(20),
+    )
+    return sorted(str(kind) for kind in result.scalars().all())
 
 
 def _release(now: datetime) -> dict[str, Any]:
@@ -216,6 +245,8 @@ class Done:
     message_id: int
     is_photo: bool
     note: str | None = None
+    parts_sent: int = 1
+    part_message_ids: str | None = None
 
 
 _T = Delivery.__table__  # type: ignore[attr-defined]
@@ -228,6 +259,8 @@ _MARK_DONE = (
         status=_DELIVERED,
         message_id=bindparam("b_message_id"),
         is_photo=bindparam("b_is_photo"),
+        parts_sent=bindparam("b_parts"),
+        part_message_ids=bindparam("b_part_ids"),
         sent_version=bindparam("b_version"),
         attempts=0,
         last_error=bindparam("b_note"),
@@ -252,12 +285,48 @@ async def mark_done(session: AsyncSession, done: list[Done]) -> None:
             "b_is_photo": d.is_photo,
             "b_version": d.version,
             "b_note": d.note,
+            "b_parts": d.parts_sent,
+            "b_part_ids": d.part_message_ids,
             "b_now": now,
         }
         for d in done
     ]
     connection = await session.connection()
     await connection.execute(_MARK_DONE, params)
+
+
+async def record_parts(session: AsyncSession, progress: Done) -> None:
+    """Some parts of a copy are in the chat, more are to come: a retry, or another sender after
+    a crash, sends only the rest. The row stays leased and due; the copy counts as delivered
+    from its main message on (edits target that one)."""
+    now = utcnow()
+    await _run(
+        session,
+        update(Delivery)
+        .where(col(Delivery.id) == progress.row_id)
+        .values(
+            status=_DELIVERED,
+            message_id=progress.message_id,
+            is_photo=progress.is_photo,
+            sent_version=progress.version,
+            parts_sent=progress.parts_sent,
+            part_message_ids=progress.part_message_ids,
+            delivered_at=func.coalesce(col(Delivery.delivered_at), now),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False),
+    )
+
+
+async def move_row(session: AsyncSession, row_id: int, telegram_chat_id: int) -> None:
+    """A copy partly sent before its group became a supergroup: the rest goes to the new id."""
+    await _run(
+        session,
+        update(Delivery)
+        .where(col(Delivery.id) == row_id)
+        .values(telegram_chat_id=telegram_chat_id, updated_at=utcnow())
+        .execution_options(synchronize_session=False),
+    )
 
 
 async def release(session: AsyncSession, row_ids: list[int]) -> None:

@@ -54,8 +54,12 @@ class Verdict:
 class WindowStore(Protocol):
     """Where the windows live; every process sharing a store shares the limits."""
 
-    async def try_acquire(self, global_window: Window, chat_window: Window | None) -> Verdict:
-        """Record one request in both windows if both have room, else say how long to wait."""
+    async def try_acquire(
+        self, global_window: Window, chat_window: Window | None, weight: int = 1
+    ) -> Verdict:
+        """Record a request counting `weight` (an album of N counts N) in both windows if both
+        have room for it, else say how long to wait. A request heavier than a whole window
+        needs that window empty."""
         ...
 
     async def complete(self, ticket: Any) -> None:
@@ -84,31 +88,35 @@ class LocalWindows:
         self._log: dict[str, deque[list[float]]] = {}  # entries: [granted, counted from]
         self._paused_until = 0.0
 
-    def _wait(self, window: Window, now: float) -> float:
+    def _wait(self, window: Window, now: float, weight: int) -> float:
         times = self._log.setdefault(window.key, deque())
         while times and times[0][1] <= now - window.span:
             times.popleft()
         paced = window.burst and len(times) >= window.burst
         spacing = times[-window.burst][0] + window.pace - now if paced else 0.0
-        excess = len(times) - window.limit
-        if excess < 0:
+        # Requests that must leave the window before this one fits.
+        excess = len(times) - (window.limit - min(weight, window.limit))
+        if excess <= 0:
             return max(0.0, spacing)
         # Answer times are nearly, not strictly, in order: never report "no wait" when full.
-        full = max(times[excess][1], times[0][1]) + window.span - now
+        full = max(times[excess - 1][1], times[0][1]) + window.span - now
         return max(spacing, full, 0.001)
 
-    async def try_acquire(self, global_window: Window, chat_window: Window | None) -> Verdict:
+    async def try_acquire(
+        self, global_window: Window, chat_window: Window | None, weight: int = 1
+    ) -> Verdict:
         now = time.monotonic()
         paused = max(0.0, self._paused_until - now)
-        gw = max(paused, self._wait(global_window, now))
-        cw = self._wait(chat_window, now) if chat_window else 0.0
+        gw = max(paused, self._wait(global_window, now, weight))
+        cw = self._wait(chat_window, now, weight) if chat_window else 0.0
         if gw > 0 or cw > 0:
             return Verdict(gw, cw)
-        entries = [[now, now]]
-        self._log[global_window.key].append(entries[0])
-        if chat_window is not None:
-            entries.append([now, now])
-            self._log[chat_window.key].append(entries[1])
+        entries: list[list[float]] = []
+        for window in (global_window, chat_window):
+            if window is not None:
+                added = [[now, now] for _ in range(weight)]
+                self._log[window.key].extend(added)
+                entries += added
         return Verdict(ticket=entries)
 
     async def complete(self, ticket: Any) -> None:
@@ -124,8 +132,10 @@ class LocalWindows:
 
 
 # KEYS: pause, counter, then per window: its counted-from set, its grant-time set.
-# ARGV per window: span ms, limit, burst, pace ms. Times come from the Redis server so that
-# every process uses the same clock. Returns {global wait ms, chat wait ms, ticket}.
+# ARGV per window: span ms, limit, burst, pace ms; then the request's weight (an album of N
+# counts N: it needs N free slots, or an empty window when heavier than the window, and records
+# N members). Times come from the Redis server so that every process uses the same clock.
+# Returns {global wait ms, chat wait ms, the last member recorded ('' when not granted)}.
 _REDIS_ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -133,6 +143,7 @@ local waits = {0, 0}
 local paused = redis.call('PTTL', KEYS[1])
 if paused > 0 then waits[1] = paused end
 local windows = (#KEYS - 2) / 2
+local weight = tonumber(ARGV[windows * 4 + 1]) or 1
 for w = 1, windows do
   local counted, granted = KEYS[1 + w * 2], KEYS[2 + w * 2]
   local span = tonumber(ARGV[(w - 1) * 4 + 1])
@@ -142,8 +153,9 @@ for w = 1, windows do
   redis.call('ZREMRANGEBYSCORE', counted, '-inf', now - span)
   redis.call('ZREMRANGEBYSCORE', granted, '-inf', now - span)
   local n = redis.call('ZCARD', counted)
-  if n >= limit then
-    local oldest = redis.call('ZRANGE', counted, n - limit, n - limit, 'WITHSCORES')
+  local excess = n - (limit - math.min(weight, limit))
+  if excess > 0 then
+    local oldest = redis.call('ZRANGE', counted, excess - 1, excess - 1, 'WITHSCORES')
     waits[w] = math.max(waits[w], tonumber(oldest[2]) + span - now, 1)
   end
   local g = redis.call('ZCARD', granted)
@@ -155,22 +167,28 @@ end
 if waits[1] > 0 or waits[2] > 0 then
   return {tostring(waits[1]), tostring(waits[2]), ''}
 end
-local member = tostring(redis.call('INCR', KEYS[2]))
+local last = redis.call('INCRBY', KEYS[2], weight)
 for w = 1, windows do
   local ttl = math.ceil(tonumber(ARGV[(w - 1) * 4 + 1])) + 60000
   for _, key in ipairs({KEYS[1 + w * 2], KEYS[2 + w * 2]}) do
-    redis.call('ZADD', key, now, member)
+    for m = last - weight + 1, last do
+      redis.call('ZADD', key, now, tostring(m))
+    end
     redis.call('PEXPIRE', key, ttl)
   end
 end
-return {'0', '0', member}
+return {'0', '0', tostring(last)}
 """
-# KEYS: counted-from sets; ARGV: the ticket. The request was answered: count it from now.
+# KEYS: counted-from sets; ARGV: the ticket's last member and weight. The request was
+# answered: count its members from now.
 _REDIS_COMPLETE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local last, weight = tonumber(ARGV[1]), tonumber(ARGV[2]) or 1
 for i = 1, #KEYS do
-  redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1])
+  for m = last - weight + 1, last do
+    redis.call('ZADD', KEYS[i], 'XX', now, tostring(m))
+  end
 end
 return 0
 """
@@ -187,23 +205,25 @@ class RedisWindows:
         self._acquire = self._redis.register_script(_REDIS_ACQUIRE)
         self._complete = self._redis.register_script(_REDIS_COMPLETE)
 
-    async def try_acquire(self, global_window: Window, chat_window: Window | None) -> Verdict:
+    async def try_acquire(
+        self, global_window: Window, chat_window: Window | None, weight: int = 1
+    ) -> Verdict:
         windows = [global_window] if chat_window is None else [global_window, chat_window]
         keys = [f"{self._prefix}:pause", f"{self._prefix}:seq"]
         args: list[float | int] = []
         for w in windows:
             keys += [f"{self._prefix}:{w.key}", f"{self._prefix}:{w.key}:g"]
             args += [w.span * 1000.0, w.limit, w.burst, w.pace * 1000.0]
-        gw, cw, member = await self._acquire(keys=keys, args=args)
+        gw, cw, member = await self._acquire(keys=keys, args=[*args, weight])
         if member:
             counted = [f"{self._prefix}:{w.key}" for w in windows]
-            return Verdict(ticket=(counted, member))
+            return Verdict(ticket=(counted, member, weight))
         return Verdict(float(gw) / 1000.0, float(cw) / 1000.0)
 
     async def complete(self, ticket: Any) -> None:
         if ticket:
-            counted, member = ticket
-            await self._complete(keys=counted, args=[member])
+            counted, member, weight = ticket
+            await self._complete(keys=counted, args=[member, weight])
 
     async def pause(self, seconds: float) -> None:
         key = f"{self._prefix}:pause"
@@ -216,11 +236,11 @@ class RedisWindows:
         await self._redis.aclose()
 
 
-# PostgreSQL: one call of `delivery_rate_acquire` (created by migration 0002), which takes an
-# advisory lock, checks both windows and records the request, all on the database clock.
+# PostgreSQL: one call of `delivery_rate_acquire` (migrations 0002, weighted since 0007), which
+# takes an advisory lock, checks both windows and records the request, all on the database clock.
 _PG_ACQUIRE = text(
     "SELECT delivery_rate_acquire(:g_key, :g_span, :g_limit, :g_burst, :g_pace, "
-    ":c_key, :c_span, :c_limit)"
+    ":c_key, :c_span, :c_limit, :weight)"
 )
 _PG_PAUSE = text(
     "INSERT INTO delivery_rate_events (key, granted, at) "
@@ -241,7 +261,9 @@ class PostgresWindows:
         self._answered: list[int] = []  # rows to move to their answer time, in one UPDATE
         self._flush: asyncio.Task[None] | None = None
 
-    async def try_acquire(self, global_window: Window, chat_window: Window | None) -> Verdict:
+    async def try_acquire(
+        self, global_window: Window, chat_window: Window | None, weight: int = 1
+    ) -> Verdict:
         chat = chat_window or Window("", 1.0, 1)
         params = {
             "g_key": global_window.key,
@@ -252,11 +274,12 @@ class PostgresWindows:
             "c_key": chat_window.key if chat_window else None,
             "c_span": chat.span,
             "c_limit": chat.limit,
+            "weight": weight,
         }
         async with self._engine.connect() as conn:
-            gw, cw, gid, cid = (await conn.execute(_PG_ACQUIRE, params)).scalar_one()
-        if gid:
-            return Verdict(ticket=(int(gid), int(cid)))
+            gw, cw, *ids = (await conn.execute(_PG_ACQUIRE, params)).scalar_one()
+        if ids:
+            return Verdict(ticket=tuple(int(i) for i in ids))
         return Verdict(float(gw), float(cw))
 
     async def complete(self, ticket: Any) -> None:

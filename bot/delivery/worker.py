@@ -12,7 +12,7 @@ import importlib
 import logging
 import os
 import signal
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,12 +22,13 @@ from telegram.request import HTTPXRequest
 from bot.delivery import build_rate_limiter
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.outgoing import Renderer
+from bot.delivery.kinds import KindRegistry
 from bot.settings import file_base_url
 from storage.db import SessionFactory, create_engine, session_factory
 
 log = logging.getLogger(__name__)
-RenderersFactory = Callable[[SessionFactory], Mapping[str, Renderer]]
+# sessions -> the registry of kinds (`bot.app.sender_renderers` in production).
+KindsFactory = Callable[[SessionFactory], KindRegistry]
 
 
 def make_bot(
@@ -44,10 +45,10 @@ def make_bot(
     )
 
 
-def load_factory(path: str) -> RenderersFactory:
+def load_factory(path: str) -> KindsFactory:
     """`package.module:function` -> the function."""
     module, _, name = path.partition(":")
-    factory: RenderersFactory = getattr(importlib.import_module(module), name)
+    factory: KindsFactory = getattr(importlib.import_module(module), name)
     return factory
 
 
@@ -57,7 +58,7 @@ async def run_sender(
     database_url: str,
     api_base_url: str,
     token: str,
-    renderers: RenderersFactory,
+    renderers: KindsFactory,
     schema: str | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
@@ -65,9 +66,8 @@ async def run_sender(
     stop = stop or _signal_event()
     engine = create_engine(database_url, schema=schema)
     bot = make_bot(token, api_base_url, config, engine)
-    sender = DeliveryEngine(session_factory(engine), bot, config)
-    for kind, renderer in renderers(sender.sessions).items():
-        sender.register(kind, renderer)
+    sessions = session_factory(engine)
+    sender = DeliveryEngine(sessions, bot, config, kinds=renderers(sessions))
     try:
         async with bot:
             await sender.start()
@@ -92,7 +92,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), required=False)
     p.add_argument("--api-base-url", default="https://api.telegram.org/bot")
     p.add_argument("--token-env", default="TELEGRAM_BOT_TOKEN")
-    p.add_argument("--renderers", required=True, help="module:function returning renderers")
+    p.add_argument(
+        "--renderers", required=True, help="module:function(sessions) returning a KindRegistry"
+    )
     p.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or None)
     p.add_argument("--redis-prefix", default="canhgac:rl")
     p.add_argument("--schema", default=None, help="PostgreSQL search_path (tests)")

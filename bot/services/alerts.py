@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.areas import AdminUnits, Commune
+from bot.delivery.kinds import OutgoingKind
 from bot.delivery.outbox import (
     delivery_stats,
     enqueue,
@@ -189,6 +190,15 @@ class AlertService:
     def set_notifier(self, notify: Callable[[], None]) -> None:
         """Wake the delivery engine after a commit that added or changed copies."""
         self._notify = notify
+
+    def kinds(self) -> tuple[OutgoingKind, ...]:
+        """The outbox kinds alerts send: each group's copy is rendered for that group (its
+        acknowledgement footer; the body is shared, see `render`) and edited by corrections and
+        the end; a notice is one reply under one copy, never edited."""
+        return (
+            OutgoingKind(ALERT_KIND, self.render, per_chat=True, editable=True),
+            OutgoingKind(NOTICE_KIND, self.render_notice, per_chat=False, editable=False),
+        )
 
     # -- drafts ---------------------------------------------------------------------------
 

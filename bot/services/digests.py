@@ -23,6 +23,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.areas import AdminUnits
+from bot.delivery.kinds import OutgoingKind
 from bot.delivery.outbox import enqueue
 from bot.delivery.outgoing import Document, Outgoing, Target
 from bot.i18n import Catalog
@@ -207,6 +208,16 @@ class DigestService:
         self._notify: Callable[[], None] = lambda: None
         self._scheduler: DurableScheduler | None = None
         self._snapshots: dict[int, tuple[AreaFigures, Period]] = {}
+
+    def kinds(self) -> tuple[OutgoingKind, ...]:
+        """The outbox kinds digests send, each rendered for its chat and never edited: the text,
+        then its chart (a reply to it) and a province officer's table; a group's note."""
+        return (
+            OutgoingKind(DIGEST_KIND, self.render, per_chat=True, editable=False),
+            OutgoingKind(CHART_KIND, self.render_chart, per_chat=True, editable=False),
+            OutgoingKind(TABLE_KIND, self.render_table, per_chat=True, editable=False),
+            OutgoingKind(NOTE_KIND, self.render_note, per_chat=True, editable=False),
+        )
 
     def set_notifier(self, notify: Callable[[], None]) -> None:
         """Call `notify` after committing digests (the delivery engine's wake-up)."""

@@ -11,7 +11,7 @@ from storage.models.alerts import (
 )
 from storage.models.areas import Area, AreaKind
 from storage.models.chats import Chat, ChatKind
-from storage.models.delivery import Delivery, DeliveryStatus
+from storage.models.delivery import Delivery, DeliveryStatus, UploadedFile
 from storage.models.digests import (
     Digest,
     DigestAdmin,
@@ -78,5 +78,6 @@ __all__ = [
     "TipMedia",
     "TipMessage",
     "TipState",
+    "UploadedFile",
     "User",
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
-from bot.delivery import Outgoing, Renderer
+from bot.delivery import Outgoing
+from bot.delivery.kinds import KindRegistry, OutgoingKind
 from storage.db import SessionFactory
 
 TOKEN = "123456:TEST-token"
@@ -20,9 +21,9 @@ async def render_alert(ref_id: int, language: str | None, chat_id: int) -> Outgo
     return Outgoing(text=text, buttons=[[("Details", f"alert:{ref_id}")]])
 
 
-def build_renderers(sessions: SessionFactory) -> Mapping[str, Renderer]:
+def build_renderers(sessions: SessionFactory) -> KindRegistry:
     """The factory sender subprocesses load (`tests.delivery.support:build_renderers`)."""
-    return {"alert": render_alert}
+    return KindRegistry([OutgoingKind("alert", render_alert)])
 
 
 async def wait_until(

@@ -13,9 +13,11 @@ from bot.delivery.windows import LocalWindows, Verdict, Window
 class YieldingWindows(LocalWindows):
     """LocalWindows behind a round trip: other tasks run while the store is asked."""
 
-    async def try_acquire(self, global_window: Window, chat_window: Window | None) -> Verdict:
+    async def try_acquire(
+        self, global_window: Window, chat_window: Window | None, weight: int = 1
+    ) -> Verdict:
         await asyncio.sleep(0)
-        return await super().try_acquire(global_window, chat_window)
+        return await super().try_acquire(global_window, chat_window, weight)
 
     async def complete(self, ticket: Any) -> None:
         await asyncio.sleep(0)

@@ -1,4 +1,5 @@
-"""Migration 0002 creates exactly the tables the models describe, on SQLite and PostgreSQL."""
+"""Migrations 0002 and 0007 create exactly the tables the models describe, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import storage.models  # noqa: F401  (registers the tables)
 from storage.migrate import downgrade, upgrade
 from tests.delivery.conftest import Db
 
-OURS = {"deliveries", "delivery_rate_events"}
+OURS = {"deliveries", "delivery_rate_events", "delivery_files"}
 
 
 def _diff(connection: Connection) -> list[Any]:
