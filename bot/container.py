@@ -16,6 +16,7 @@ from bot.services.flows import FlowService
 from bot.services.menus import MenuService
 from bot.services.officers import OfficerService
 from bot.services.prompts import PromptService
+from bot.services.stats import StatisticsService
 from bot.services.subscriptions import SubscriptionService
 from bot.services.tips import TipService
 from bot.settings import Settings
@@ -38,6 +39,7 @@ class Services:
     conversations: ConversationService
     menus: MenuService
     tips: TipService
+    stats: StatisticsService  # figures for digests, /thongke and exports
     digests: DigestService
 
 
@@ -47,6 +49,7 @@ def build_services(
     """Create every service over one session factory."""
     officers = OfficerService(sessions, units, settings.superadmin_ids)
     chats = ChatService(sessions, settings.default_language)
+    stats = StatisticsService(sessions, units, settings.tips, settings.tz)
     return Services(
         settings=settings,
         catalog=catalog,
@@ -62,6 +65,7 @@ def build_services(
         conversations=ConversationService(sessions, default_stores()),
         menus=MenuService(sessions, chats, settings.superadmin_ids),
         tips=TipService(sessions, units, settings.tips),
+        stats=stats,
         digests=DigestService(
             sessions,
             units,
@@ -69,6 +73,6 @@ def build_services(
             settings.digests,
             settings.tz,
             settings.default_language,
-            StatsFigures(sessions, units, settings.tz),
+            StatsFigures(stats, units, settings.tz),
         ),
     )

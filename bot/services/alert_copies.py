@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.alert_types import AlertContent
 from storage.db import SessionFactory
-from storage.models import Alert, AlertAck, Chat, Delivery
+from storage.models import Alert, AlertAck, Delivery
 
 
 @dataclass(frozen=True)
@@ -50,22 +50,6 @@ async def load_copies(
         .where(col(Delivery.telegram_chat_id).in_(list(telegram_chat_ids)))
     )
     return alert, {chat: at for chat, at in rows}
-
-
-async def delivered_chat(
-    session: AsyncSession, kind: str, alert_id: int, telegram_chat_id: int
-) -> int | None:
-    """The `chats` row of the group `telegram_chat_id` if a copy of the alert was delivered to
-    that row (whose Telegram id changes when the group becomes a supergroup); else None."""
-    result = await session.exec(
-        select(Delivery.chat_id)
-        .join(Chat, col(Chat.id) == col(Delivery.chat_id))
-        .where(col(Chat.telegram_id) == telegram_chat_id)
-        .where(col(Delivery.kind) == kind, col(Delivery.ref_id) == alert_id)
-        .where(col(Delivery.message_id).is_not(None))
-        .limit(1)
-    )
-    return result.first()
 
 
 @dataclass

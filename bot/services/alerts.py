@@ -33,7 +33,7 @@ from bot.delivery.outbox import (
 )
 from bot.delivery.outgoing import DeliveryStats, Outgoing, Target
 from bot.i18n import Catalog
-from bot.services.alert_copies import CopyLookup, delivered_chat
+from bot.services.alert_copies import CopyLookup
 from bot.services.alert_render import (
     ACK_PREFIX,
     MAX_ALERT_NUMBER,
@@ -63,12 +63,13 @@ from storage.models import (
     AlertVersionKind,
     Area,
     AreaKind,
-    Chat,
     CorrectionStatus,
     Delivery,
     Officer,
-    Subscription,
 )
+from storage.queries import alerts as alert_queries
+from storage.queries import areas, groups
+from storage.queries.deliveries import delivered_chat
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -251,13 +252,7 @@ class AlertService:
         """Residential areas created under the commune, by name (at most 48)."""
         async with self._sessions() as session:
             commune = await _commune_area(session, commune_code)
-            rows = await session.exec(
-                select(Area)
-                .where(col(Area.parent_id) == commune.id)
-                .where(col(Area.kind) == AreaKind.RESIDENTIAL.value)
-                .order_by(func.lower(Area.name))
-                .limit(48)
-            )
+            rows = await areas.residential_areas(session, commune.id, limit=48)
             return [ResidentialChoice(a.id or 0, a.name) for a in rows]
 
     async def target_label(self, officer: OfficerView, draft: Draft) -> str:
@@ -309,23 +304,15 @@ class AlertService:
 
     async def _audience(
         self, session: AsyncSession, officer: OfficerView, draft: Draft
-    ) -> list[tuple[int, int, str | None, str]]:
+    ) -> list[groups.Member]:
         """(chats.id, telegram id, language, min severity) of every active subscribed group."""
-        query = (
-            select(Chat.id, Chat.telegram_id, Chat.language, Subscription.min_severity)
-            .join(Subscription, col(Subscription.chat_id) == col(Chat.id))
-            .where(col(Subscription.paused).is_(False), col(Chat.bot_member).is_(True))
-        )
         if draft.target_kind == "province":
-            query = query.where(col(Subscription.province_code) == officer.jurisdiction.code)
-        else:
-            commune = await _commune_area(session, draft.commune_code or "")
-            query = query.where(col(Subscription.commune_id) == commune.id)
-            if draft.target_kind == "residential":
-                wanted = [*draft.residential_ids, commune.id]
-                query = query.where(col(Subscription.area_id).in_(wanted))
-        rows = await session.exec(query.order_by(col(Chat.id)))
-        return [(r[0] or 0, r[1], r[2], r[3]) for r in rows]
+            return await groups.audience(session, province_code=officer.jurisdiction.code)
+        commune = await _commune_area(session, draft.commune_code or "")
+        wanted = None
+        if draft.target_kind == "residential":
+            wanted = [*draft.residential_ids, commune.id or 0]
+        return await groups.audience(session, commune_id=commune.id, area_ids=wanted)
 
     # -- confirm, correct, end ------------------------------------------------------------
 
@@ -367,6 +354,9 @@ class AlertService:
             session.add(alert)
             await session.flush()
             assert alert.id is not None
+            alert_queries.add_targets(
+                session, alert.id, await _target_areas(session, officer, draft)
+            )
             _add_version(session, alert, AlertVersionKind.ORIGINAL, officer_id)
             audience = await self._audience(session, officer, draft)
             targets = [
@@ -398,6 +388,7 @@ class AlertService:
             draft_token=draft.token,
             officer_telegram_id=officer.telegram_id,
             issuer=content.issuer,
+            issuer_code=officer.jurisdiction.code,
             target_kind=draft.target_kind or "commune",
             target_codes=json.dumps(targets),
             target_label=content.area[:512],
@@ -543,20 +534,22 @@ class AlertService:
         alert = await session.get(Alert, alert_id)
         if alert is None:
             raise AlertError("manage.unknown_alert", number=alert_id)
-        if not await self._may_manage(actor, alert):
+        if not await self._may_manage(session, actor, alert):
             raise AlertError("manage.not_yours", number=alert_id)
         return alert
 
-    async def _may_manage(self, actor: int, alert: Alert) -> bool:
+    async def _may_manage(self, session: AsyncSession, actor: int, alert: Alert) -> bool:
+        """The sender, a superadmin, and the officers of an area the alert was sent to."""
         if self._officers.is_superadmin(actor) or actor == alert.officer_telegram_id:
             return True
         officer = await self._officers.officer(actor)
-        if officer is None:
+        if officer is None or alert.id is None:
             return False
-        targets = json.loads(alert.target_codes or "{}")
-        if officer.jurisdiction.kind == "province":
-            return bool(officer.jurisdiction.code == targets.get("province"))
-        return bool(officer.jurisdiction.code == targets.get("commune"))
+        where = officer.jurisdiction
+        targets = await alert_queries.targets_of(session, alert.id)
+        if where.kind == "province":
+            return any(t.province_code == where.code for t in targets)
+        return any(t.commune_code == where.code for t in targets)
 
     # -- receipts and status --------------------------------------------------------------
 
@@ -721,11 +714,23 @@ async def _actor_label(session: AsyncSession, telegram_id: int) -> str:
     return f"officer row #{row_id}" if row_id is not None else "a superadmin"
 
 
+async def _target_areas(session: AsyncSession, officer: OfficerView, draft: Draft) -> list[Area]:
+    """The rows of the areas the draft is sent to: the province, the commune, or the chosen
+    residential areas of the commune."""
+    if draft.target_kind == "province":
+        province = await areas.area_by_code(session, officer.jurisdiction.code, AreaKind.PROVINCE)
+        if province is None:
+            raise AlertError("compose.outside_jurisdiction")
+        return [province]
+    commune = await _commune_area(session, draft.commune_code or "")
+    if draft.target_kind != "residential":
+        return [commune]
+    chosen = set(draft.residential_ids)
+    return [a for a in await areas.residential_areas(session, commune.id) if a.id in chosen]
+
+
 async def _commune_area(session: AsyncSession, code: str) -> Area:
-    result = await session.exec(
-        select(Area).where(col(Area.code) == code, col(Area.kind) == AreaKind.COMMUNE.value)
-    )
-    area = result.first()
+    area = await areas.commune_area(session, code)
     if area is None:
         raise AlertError("compose.outside_jurisdiction")
     return area

@@ -1,4 +1,7 @@
-"""Chats and people: the bot joining and leaving groups, migrations, languages."""
+"""Chats and people: the bot joining and leaving groups, migrations, languages.
+
+`get_chat` and `subscription_of` live in the read model (storage/queries/chats.py); they are
+imported here for the modules that still take them from this one."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import SessionFactory
-from storage.models import Chat, ChatKind, Subscription, User
+from storage.models import Chat, ChatKind, User
+from storage.queries.chats import get_chat, subscription_of
 from storage.types import utcnow
 
 
@@ -29,12 +33,6 @@ class Person:
     language_code: str | None = None
 
 
-async def get_chat(session: AsyncSession, telegram_id: int) -> Chat | None:
-    """The chat row for a Telegram chat id, if known."""
-    result = await session.exec(select(Chat).where(col(Chat.telegram_id) == telegram_id))
-    return result.first()
-
-
 async def ensure_chat(session: AsyncSession, ref: ChatRef) -> Chat:
     """The chat row for `ref`, created if new, title and kind kept current."""
     chat = await get_chat(session, ref.telegram_id)
@@ -45,12 +43,6 @@ async def ensure_chat(session: AsyncSession, ref: ChatRef) -> Chat:
     elif (chat.kind, chat.title) != (ref.kind, ref.title or chat.title):
         chat.kind, chat.title, chat.updated_at = ref.kind, ref.title or chat.title, utcnow()
     return chat
-
-
-async def subscription_of(session: AsyncSession, chat: Chat) -> Subscription | None:
-    """The chat's subscription, paused or not."""
-    result = await session.exec(select(Subscription).where(col(Subscription.chat_id) == chat.id))
-    return result.first()
 
 
 class ChatService:

@@ -22,8 +22,8 @@ from bot.services.digest_types import (
     Audience,
     CommuneLine,
     GroupLine,
-    Period,
 )
+from bot.services.stats import Period
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -121,6 +121,13 @@ def _without_symbol(label: str) -> str:
     """ "💸 Lừa đảo" -> "Lừa đảo": charts are set in DejaVu Sans, which has no emoji."""
     head, _, rest = label.partition(" ")
     return rest if rest and head and not any(c.isalnum() for c in head) else label
+
+
+def local_days(period: Period, tz: tzinfo) -> list[date]:
+    """The local dates a period covers (a week: Monday to Sunday)."""
+    first = period.start.astimezone(tz).date()
+    last = (period.end.astimezone(tz) - timedelta(microseconds=1)).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 # -- text ------------------------------------------------------------------------------------
@@ -233,8 +240,8 @@ def _group_lines(w: Writer, f: AreaFigures, groups: Sequence[tuple[int, str]]) -
 
 def _officer_lines(w: Writer, f: AreaFigures) -> list[str]:
     lines: list[str] = []
-    if f.kind == "province" and f.communes:
-        lines.append(w.t("digest.attention_communes", count=min(ATTENTION_LIMIT, len(f.communes))))
+    if f.kind == "province" and f.attention:
+        lines.append(w.t("digest.attention_communes", count=min(ATTENTION_LIMIT, len(f.attention))))
         lines += [
             w.t(
                 "digest.commune_line",
@@ -243,7 +250,7 @@ def _officer_lines(w: Writer, f: AreaFigures) -> list[str]:
                 share=w.share(c.ack_share),
                 overdue=c.tips_overdue,
             )
-            for i, c in enumerate(f.communes[:ATTENTION_LIMIT], start=1)
+            for i, c in enumerate(f.attention[:ATTENTION_LIMIT], start=1)
         ]
     if f.flagged_total:
         shown = ", ".join(f.flagged_groups[:ATTENTION_LIMIT])
@@ -298,7 +305,7 @@ def chart_data(
 ) -> ChartData:
     """What the chart of one area shows, labelled in `lang`."""
     w = Writer(catalog, lang, tz)
-    days = period.days(tz)
+    days = local_days(period, tz)
     by_day = {d.day: d for d in f.days}
     start, end = w.span(period)
     categories = sorted(

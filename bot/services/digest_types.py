@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
@@ -49,34 +49,6 @@ class DigestConfig:
 
 
 Audience = DigestAudience  # who one digest is for, and what it is
-
-
-@dataclass(frozen=True)
-class Period:
-    """[start, end) in UTC: a week from Monday 00:00 to Sunday 24:00 in the time zone."""
-
-    start: datetime
-    end: datetime
-
-    @property
-    def previous(self) -> Period:
-        """The week before (same length)."""
-        return Period(self.start - (self.end - self.start), self.start)
-
-    def days(self, tz: tzinfo) -> list[date]:
-        """The local dates the period covers."""
-        first = self.start.astimezone(tz).date()
-        count = round((self.end - self.start) / timedelta(days=1))
-        return [first + timedelta(days=i) for i in range(count)]
-
-
-def week_before(at: datetime, tz: tzinfo) -> Period:
-    """The last full week ending at or before `at`: Monday 00:00 to the next Monday 00:00 local."""
-    local = at.astimezone(tz).date()
-    monday = local - timedelta(days=local.weekday())
-    end = datetime.combine(monday, time(0), tz)
-    start = datetime.combine(monday - timedelta(days=7), time(0), tz)
-    return Period(start.astimezone(at.tzinfo), end.astimezone(at.tzinfo))
 
 
 @dataclass(frozen=True)
@@ -147,7 +119,7 @@ class GroupLine:
 
 @dataclass(frozen=True)
 class CommuneLine:
-    """One commune of a province (the officer's table, most in need of attention first)."""
+    """One commune of a province (the officer's table and the communes needing attention)."""
 
     code: str
     name: str
@@ -190,6 +162,7 @@ class AreaFigures:
     flagged_groups: list[str] = field(default_factory=list)  # titles of "cần kiểm tra" groups
     flagged_total: int = 0
     communes: list[CommuneLine] = field(default_factory=list)  # provinces: every commune
+    attention: list[CommuneLine] = field(default_factory=list)  # the ten needing it most
 
     @property
     def empty(self) -> bool:
@@ -219,4 +192,5 @@ class AreaFigures:
             flagged_groups=list(data["flagged_groups"]),
             flagged_total=data["flagged_total"],
             communes=[CommuneLine(**c) for c in data["communes"]],
+            attention=[CommuneLine(**c) for c in data["attention"]],
         )

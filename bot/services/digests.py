@@ -15,8 +15,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -54,10 +55,9 @@ from bot.services.digest_types import (
     AreaFigures,
     Audience,
     DigestConfig,
-    Period,
     Slot,
-    week_before,
 )
+from bot.services.stats import Period, last_full_week
 from storage.db import SessionFactory
 from storage.models import (
     Chat,
@@ -192,7 +192,7 @@ class DigestService:
         units: AdminUnits,
         catalog: Catalog,
         config: DigestConfig,
-        tz: tzinfo,
+        tz: ZoneInfo,
         default_language: str,
         figures: FigureSource,
     ) -> None:
@@ -355,7 +355,7 @@ class DigestService:
         self, job: Job, admins: AdminReader, start_url: Callable[[str], str]
     ) -> RunOutcome:
         """Prepare and enqueue the digests of one scheduled run (idempotent)."""
-        period = week_before(job.due_at, self.tz)
+        period = last_full_week(job.due_at, self.tz)
         slot = None if job.kind == WEEKLY_JOB else Slot(**job.payload)
         groups = await self._due_groups(slot, period)
         await self._read_admins(groups, period, admins)
@@ -591,7 +591,7 @@ class DigestService:
             return RequestOutcome("unsubscribed")
         if person not in reachable:
             return RequestOutcome("start", chat_row_id=group.chat_id)
-        period = week_before(now, self.tz)
+        period = last_full_week(now, self.tz)
         snapshot = await self._snapshot_ids([group.commune_code], period)
         plan = _Plan()
         body = _sections_body(_by_commune([group], snapshot))
@@ -615,7 +615,7 @@ class DigestService:
             languages = await q.person_languages(session, [person], self._default_language)
         if officer is None and not groups:
             return RequestOutcome("none")
-        period = week_before(now, self.tz)
+        period = last_full_week(now, self.tz)
         snapshot = await self._snapshot_ids({g.commune_code for g in groups}, period)
         plan = _Plan()
         sections: list[tuple[int, list[int]]] = []

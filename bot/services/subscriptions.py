@@ -6,16 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.areas import AdminUnits, Commune, clean_residential_name, residential_key
-from bot.services.chats import ChatRef, ensure_chat, get_chat, subscription_of
+from bot.services.chats import ChatRef, ensure_chat
 from bot.services.flows import FlowKind, claim_flow
 from storage.db import SessionFactory
 from storage.models import Area, AreaKind, Subscription
+from storage.queries import areas
+from storage.queries.chats import get_chat, subscription_of
 from storage.types import utcnow
 
 PAGE_SIZE = 6
@@ -99,14 +99,8 @@ class SubscriptionService:
         """Residential areas already created under the commune, by name."""
         async with self._sessions() as session:
             commune = await self._commune_row(session, commune_code)
-            result = await session.exec(
-                select(Area)
-                .where(
-                    col(Area.parent_id) == commune.id, col(Area.kind) == AreaKind.RESIDENTIAL.value
-                )
-                .order_by(func.lower(Area.name))
-            )
-            options = [ResidentialOption(a.id or 0, a.name) for a in result]
+            found = await areas.residential_areas(session, commune.id)
+            options = [ResidentialOption(a.id or 0, a.name) for a in found]
         return paginate(options, page)
 
     async def create_residential(
@@ -121,7 +115,7 @@ class SubscriptionService:
             try:
                 async with self._sessions() as session, session.begin():
                     commune = await self._commune_row(session, commune_code)
-                    found = await self._residential_by_key(session, commune, key)
+                    found = await areas.residential_by_key(session, commune.id, key)
                     if found is not None:
                         return ResidentialOption(found.id or 0, found.name)
                     area = Area(
@@ -238,25 +232,10 @@ class SubscriptionService:
         )
 
     async def _commune_row(self, session: AsyncSession, code: str) -> Area:
-        result = await session.exec(
-            select(Area).where(col(Area.code) == code, col(Area.kind) == AreaKind.COMMUNE.value)
-        )
-        commune = result.first()
+        commune = await areas.commune_area(session, code)
         if commune is None:
             raise UnknownArea(code)
         return commune
-
-    async def _residential_by_key(
-        self, session: AsyncSession, commune: Area, key: str
-    ) -> Area | None:
-        result = await session.exec(
-            select(Area).where(
-                col(Area.parent_id) == commune.id,
-                col(Area.kind) == AreaKind.RESIDENTIAL.value,
-                col(Area.key) == key,
-            )
-        )
-        return result.first()
 
 
 async def _subscribe(

@@ -1,5 +1,5 @@
-"""Police alerts, their versions, pending corrections, the officer's draft while composing,
-and groups' acknowledgements."""
+"""Police alerts, the areas they were sent to, their versions, pending corrections, the
+officer's draft while composing, and groups' acknowledgements."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -19,6 +19,9 @@ class Alert(SQLModel, table=True):
     draft_token: str = Field(max_length=32, unique=True)
     officer_telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     issuer: str = Field(max_length=160)
+    # The issuing unit's official code (the officer's commune or province); `issuer` is its
+    # rendered name. The areas sent to are rows of `alert_targets`.
+    issuer_code: str | None = Field(default=None, max_length=16)
     target_kind: str = Field(max_length=16)
     target_codes: str = Field(default="", max_length=1024)
     target_label: str = Field(max_length=512)
@@ -33,8 +36,20 @@ class Alert(SQLModel, table=True):
     status: str = Field(default="active", max_length=16)
     version: int = 1
     recipients: int = 0
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class AlertTarget(SQLModel, table=True):
+    """One area an alert was sent to: the province, the commune, or each residential area
+    chosen (these have no official code)."""
+
+    __tablename__ = "alert_targets"
+
+    alert_id: int = Field(foreign_key="alerts.id", primary_key=True)
+    area_id: int = Field(foreign_key="areas.id", primary_key=True, index=True)
+    area_kind: str = Field(max_length=16)  # an AreaKind
+    area_code: str | None = Field(default=None, max_length=16)
 
 
 class AlertDraft(SQLModel, table=True):

@@ -1,4 +1,5 @@
-"""The week a digest covers and the weekly times groups choose, across time zones."""
+"""The week a digest covers (the statistics' last full week) and the weekly times groups
+choose, across time zones."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.digest_types import Period, Slot, week_before
+from bot.services.digest_render import local_days
+from bot.services.digest_types import Slot
+from bot.services.stats import Period, last_full_week
 
 HCM, BERLIN = ZoneInfo("Asia/Ho_Chi_Minh"), ZoneInfo("Europe/Berlin")
 
@@ -38,16 +41,16 @@ def local(tz: ZoneInfo, *args: int) -> datetime:
 def test_the_last_full_week_monday_to_sunday(at: datetime, start: datetime, end: datetime) -> None:
     tz = at.tzinfo
     assert tz is not None
-    period = week_before(at.astimezone(UTC), tz)
+    period = last_full_week(at.astimezone(UTC), tz)
     assert (period.start, period.end) == (start, end)
-    assert period.start.tzinfo == UTC
-    assert len(period.days(tz)) == 7
-    assert period.days(tz)[0].isoweekday() == 1 and period.days(tz)[-1].isoweekday() == 7
+    days = local_days(period, tz)
+    assert len(days) == 7
+    assert days[0].isoweekday() == 1 and days[-1].isoweekday() == 7
 
 
-def test_the_previous_period_is_the_week_before() -> None:
-    period = week_before(datetime(2026, 11, 30, 1, tzinfo=UTC), HCM)
-    before = period.previous
+def test_the_previous_period_is_the_last_full_week() -> None:
+    period = last_full_week(datetime(2026, 11, 30, 1, tzinfo=UTC), HCM)
+    before = period.previous()
     assert before.end == period.start
     assert before.end - before.start == period.end - period.start
 
@@ -80,4 +83,4 @@ def test_impossible_slots_are_refused(weekday: int, hour: int) -> None:
 
 def test_period_days_are_local_dates() -> None:
     period = Period(datetime(2026, 11, 22, 17, tzinfo=UTC), datetime(2026, 11, 29, 17, tzinfo=UTC))
-    assert [d.day for d in period.days(HCM)] == [23, 24, 25, 26, 27, 28, 29]
+    assert [d.day for d in local_days(period, HCM)] == [23, 24, 25, 26, 27, 28, 29]

@@ -35,12 +35,12 @@ from bot.services.digest_types import (
     DayFigures,
     GroupLine,
     TipFigures,
-    week_before,
 )
+from bot.services.stats import last_full_week
 
 CATALOG = load_catalog()
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
-PERIOD = week_before(datetime(2026, 11, 30, 1, tzinfo=UTC), HCM)  # 23/11 – 29/11/2026
+PERIOD = last_full_week(datetime(2026, 11, 30, 1, tzinfo=UTC), HCM)  # 23/11 – 29/11/2026
 DONG_DA = AreaFigures(
     code="00235",
     name="Phường Đống Đa",
@@ -183,7 +183,13 @@ def test_a_province_officer_sees_the_ten_communes_needing_attention_most() -> No
         for i in range(1, 15)
     ]
     province = replace(
-        DONG_DA, code="25", name="Tỉnh Phú Thọ", kind="province", communes=communes, groups=[]
+        DONG_DA,
+        code="25",
+        name="Tỉnh Phú Thọ",
+        kind="province",
+        communes=communes,
+        attention=communes[:10],
+        groups=[],
     )
     body = text(province, Audience.OFFICER, groups=(), officer=True)
     assert "📍 <b>Tỉnh Phú Thọ</b>" in body

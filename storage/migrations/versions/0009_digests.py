@@ -2,7 +2,7 @@
 recipient gets, and the group administrators read for a week.
 
 Revision ID: 0009
-Revises: 0007 (0006 on main; the integrator re-chains)
+Revises: 0007, 0008 (a merge point here: 0006 on main; the integrator re-chains)
 Create Date: 2026-11-27
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from storage.types import UtcDateTime
 
 revision: str = "0009"
-down_revision: str | tuple[str, ...] | None = "0007"
+down_revision: str | tuple[str, ...] | None = ("0007", "0008")
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
