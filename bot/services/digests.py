@@ -29,6 +29,7 @@ from bot.delivery.outbox import enqueue
 from bot.delivery.outgoing import Document, Outgoing, Target
 from bot.i18n import Catalog
 from bot.scheduling import DurableScheduler, Job, crontab_trigger
+from bot.scheduling import cancel as cancel_job
 from bot.scheduling import schedule as schedule_job
 from bot.services.charts import ChartCache, ChartData
 from bot.services.digest_render import (
@@ -276,13 +277,24 @@ class DigestService:
             chat_id = await q.subscribed_chat(session, telegram_chat_id)
             if chat_id is None:
                 return None
+            before = self._prefs(await session.get(DigestGroupSetting, chat_id), now)
             await q.upsert_setting(session, chat_id, {**values, "updated_at": now})
             row = await session.get(DigestGroupSetting, chat_id, populate_existing=True)
             prefs = self._prefs(row, now)
             if prefs.enabled and prefs.slot is not None:
                 # The new weekly time gets its run with the change: none can be missed.
                 await self._plan_slot(session, prefs.slot, now)
+            if before.enabled and before.slot not in (None, _slot_of(prefs)):
+                await self._unplan_slot(session, before.slot, now)
         return prefs
+
+    async def _unplan_slot(self, session: AsyncSession, slot: Slot | None, now: datetime) -> None:
+        """Call off the next run of a weekly time no group uses any more."""
+        if slot is None or await q.slot_in_use(session, slot.weekday, slot.hour):
+            return
+        await cancel_job(
+            session, CUSTOM_JOB, slot.key(slot.next_at(now, self.tz), self.tz), now=now
+        )
 
     async def set_person_enabled(self, telegram_id: int, enabled: bool) -> None:
         """A person's own switch (/tonghop bat, /tonghop tat) for every digest sent to them."""
@@ -766,6 +778,11 @@ def _release(
         target = Target(before.telegram_chat_id, w.chat_id, False, before.language)
         targets[_KIND_OF[w.audience]].append(target)
     return queued, dropped, targets
+
+
+def _slot_of(prefs: GroupPrefs) -> Slot | None:
+    """The group's own weekly time while its digest is on."""
+    return prefs.slot if prefs.enabled else None
 
 
 def _chart_key(snapshot_id: int, lang: str, public: bool) -> str:

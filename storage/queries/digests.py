@@ -492,3 +492,15 @@ async def insert_digests(
         .returning(col(Digest.telegram_chat_id), col(Digest.audience), col(Digest.position))
     )
     return [tuple(row) for row in (await run(session, statement)).all()]
+
+
+async def slot_in_use(session: AsyncSession, weekday: int, hour: int) -> bool:
+    """Whether some group with its digest on chose this weekly time."""
+    result = await run(
+        session,
+        select(col(DigestGroupSetting.chat_id))
+        .where(col(DigestGroupSetting.enabled))
+        .where(col(DigestGroupSetting.weekday) == weekday, col(DigestGroupSetting.hour) == hour)
+        .limit(1),
+    )
+    return result.first() is not None

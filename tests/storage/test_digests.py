@@ -587,6 +587,8 @@ async def test_the_settings_of_a_group(world: World) -> None:
     assert prefs is not None and prefs.post_in_group and prefs.slot == Slot(5, 19)
     prefs = await service.set_enabled(g2, False, T0)
     assert prefs is not None and not prefs.enabled
+    # No group uses Friday 19:00 any more: its run is called off.
+    assert "5-19:2026-11-27" not in {j.key for j in await jobs(world.sessions, CUSTOM_JOB)}
     prefs = await service.set_slot(g2, None, T0)
     assert prefs is not None and prefs.slot is None and not prefs.enabled
     assert await service.group_prefs(-1, T0) is None  # not a subscribed group
