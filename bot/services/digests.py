@@ -543,12 +543,21 @@ class DigestService:
             for kind, chats in targets.items():
                 await enqueue(session, kind, run_id, chats, priority=priority)
             left = len(waiting) - len(queued) - len(dropped)
+            since = datetime.fromisoformat(job.payload.get("since") or job.due_at.isoformat())
             again = now + FOLLOW_EVERY
-            if left and now - job.due_at < FOLLOW_FOR:
-                payload = {"run": run_id, "sweep": sweep + 1, "priority": priority}
+            if left and now - since < FOLLOW_FOR:
+                payload = {**job.payload, "sweep": sweep + 1, "since": since.isoformat()}
                 await schedule_job(session, FOLLOW_JOB, f"{run_id}:{sweep + 1}", again, payload)
-            elif left:
-                log.warning("digest run #%d: %d charts or tables never followed", run_id, left)
+        if dropped:  # their text was not delivered, and is counted as such by the outbox
+            log.info(
+                "digest run #%d: %d charts or tables not sent after a failed text",
+                run_id,
+                len(dropped),
+            )
+        if left and now - since >= FOLLOW_FOR:
+            log.warning(
+                "digest run #%d: %d charts or tables still wait for their text", run_id, left
+            )
         if queued:
             self._notify()
         if left and self._scheduler is not None:

@@ -22,8 +22,8 @@ from simulator.models import SimMessage, SimUser
 from tests.support.botrunner import BotRunner, settings_for
 
 DONG_DA = "00235"
-RESIDENT_MENU = ["start", "help", "ngonngu", "huy"]
-OFFICER_MENU = ["start", "help", "ngonngu", "canhbao", "huy"]
+RESIDENT_MENU = ["start", "help", "ngonngu", "tonghop", "huy"]
+OFFICER_MENU = ["start", "help", "ngonngu", "tonghop", "canhbao", "huy"]
 
 
 @pytest.fixture
@@ -179,7 +179,7 @@ async def test_own_menus_follow_grants_and_revocations(
     await driver.start_private(admin)  # refused at start-up (never pressed Start), set now
     await driver.wait_for_bot_message(admin, contains="Canh Gác")
     assert menu_of(sim, admin.id, admin.id) == [
-        *["start", "help", "ngonngu", "huy"],
+        *["start", "help", "ngonngu", "tonghop", "huy"],
         *["capquyen", "thuhoi", "canbo"],
     ]
 
@@ -193,11 +193,12 @@ async def test_own_menus_follow_grants_and_revocations(
 
     await answer(driver, person, "/ngonngu")
     await driver.press_button(person, person, "English")
-    await driver.wait_for(lambda: menu_of(sim, person.id, person.id, "vi")[3] == "alert")
+    await driver.wait_for(lambda: menu_of(sim, person.id, person.id, "vi")[4] == "alert")
     assert menu_of(sim, person.id, person.id, "vi") == [
         "start",
         "help",
         "language",
+        "digest",
         "alert",
         "cancel",
     ]
@@ -205,7 +206,13 @@ async def test_own_menus_follow_grants_and_revocations(
     revoked = await answer(driver, admin, f"/thuhoi {person.id}")
     assert "Đã thu hồi" in (revoked.text or ""), revoked.text
     assert menu_of(sim, person.id, person.id, "vi") == RESIDENT_MENU  # everyone's menu again
-    assert menu_of(sim, person.id, person.id, "en") == ["start", "help", "language", "cancel"]
+    assert menu_of(sim, person.id, person.id, "en") == [
+        "start",
+        "help",
+        "language",
+        "digest",
+        "cancel",
+    ]
 
     stranger = driver.create_user("Chưa bấm Start")  # the chat scope is refused until Start
     granted = await answer(driver, admin, f"/capquyen {stranger.id} {DONG_DA}")

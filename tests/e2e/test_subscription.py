@@ -227,7 +227,7 @@ async def test_command_menus_are_published(bot: BotRunner) -> None:
     members = await menu(scope=BotCommandScopeAllGroupChats(), language_code="vi")
     admins = await menu(scope=BotCommandScopeAllChatAdministrators(), language_code="vi")
     admins_en = await menu(scope=BotCommandScopeAllChatAdministrators(), language_code="en")
-    assert [c.command for c in members] == ["start", "help", "trangthai", "ngonngu"]
+    assert [c.command for c in members] == ["start", "help", "trangthai", "ngonngu", "tonghop"]
     assert [c.command for c in admins] == [
         "start",
         "help",
@@ -236,6 +236,7 @@ async def test_command_menus_are_published(bot: BotRunner) -> None:
         "huydangky",
         "caidat",
         "ngonngu",
+        "tonghop",
     ]
     assert [c.command for c in admins_en] == [
         "start",
@@ -245,6 +246,7 @@ async def test_command_menus_are_published(bot: BotRunner) -> None:
         "unsubscribe",
         "settings",
         "language",
+        "digest",
     ]
     assert admins[2].description == "Đăng ký khu vực cho nhóm"
 
