@@ -88,9 +88,7 @@ class Settings:
     @property
     def digests(self) -> DigestConfig:
         """When weekly digests go out (a crontab line in TIMEZONE) and how late they may."""
-        return DigestConfig(
-            schedule=self.digest_schedule, grace_hours=self.digest_grace_hours, tz=self.tz
-        )
+        return DigestConfig(schedule=self.digest_schedule, grace_hours=self.digest_grace_hours)
 
     @property
     def tips(self) -> TipConfig:

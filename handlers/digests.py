@@ -15,7 +15,7 @@ from telegram.ext import Application, CommandHandler, ExtBot
 from bot.commands import command
 from bot.delivery.limiter import bulk_args
 from bot.services.digest_types import START_PAYLOAD
-from bot.services.digests import PRIORITY, AdminReader, RequestOutcome
+from bot.services.digests import PRIORITY, AdminReader, RequestOutcome, RequestStatus
 from handlers.base import Context, is_chat_admin, is_group, language, services
 from handlers.common import on_deep_link
 from storage.types import utcnow
@@ -72,7 +72,7 @@ async def digest_command(update: Update, context: Context) -> None:
         await _for_group(context, chat, user, message, lang)
     else:
         outcome = await svc.digests.request_private(user.id, utcnow())
-        if outcome.status == "none":
+        if outcome.status is RequestStatus.NONE:
             await message.reply_text(t(lang, "digest.nothing_private"))
 
 
@@ -94,9 +94,9 @@ async def _tell_group(
     context: Context, message: Message, lang: str, outcome: RequestOutcome
 ) -> None:
     t = services(context).catalog.t
-    if outcome.status == "unsubscribed":
+    if outcome.status is RequestStatus.UNSUBSCRIBED:
         await message.reply_text(t(lang, "settings.not_subscribed"))
-    elif outcome.status == "start":
+    elif outcome.status is RequestStatus.START:
         url = start_link(context.bot)(f"{START_PAYLOAD}_{outcome.chat_row_id}")
         button = InlineKeyboardButton(t(lang, "digest.open_bot_button"), url=url)
         await message.reply_text(

@@ -1,5 +1,5 @@
-"""What weekly digests are made of: when they go out, the week they cover, who gets which, and
-the figures they show (kept as JSON so every copy of one run shows the same numbers)."""
+"""What weekly digests are made of: when they go out, who gets which, and the figures they show
+(kept as JSON, so every copy of one run shows the same numbers)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,6 @@ class DigestConfig:
 
     schedule: str = "0 8 * * 1"
     grace_hours: int = 24
-    tz: tzinfo | None = None
 
     @property
     def grace(self) -> timedelta:
@@ -61,10 +60,6 @@ class Slot:
     def __post_init__(self) -> None:
         if not (1 <= self.weekday <= 7 and 0 <= self.hour <= 23):
             raise ValueError(f"no such weekly time: {self.weekday} {self.hour}")
-
-    @property
-    def crontab(self) -> str:
-        return f"0 {self.hour} * * {self.weekday % 7}"
 
     def next_at(self, after: datetime, tz: tzinfo) -> datetime:
         """The first time of this slot at or after `after`."""

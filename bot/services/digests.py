@@ -16,11 +16,10 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.areas import AdminUnits
@@ -80,7 +79,6 @@ AdminReader = Callable[[int], Awaitable[Sequence[int] | None]]
 # asked for goes first: they are waiting for it.
 PRIORITY = -1
 REQUEST_PRIORITY = 3
-_CHUNK = 500  # ids per IN (...) list
 _ADMIN_READS = 10  # getChatAdministrators calls in flight at once (each waits in the limiter)
 JOB_LEASE = timedelta(minutes=30)  # reading 3,000 groups' admins takes minutes
 # Charts and tables follow their text: the first look a few seconds after the run, then every
@@ -117,23 +115,32 @@ class GroupPrefs:
 
 @dataclass
 class RunOutcome:
-    """What a run wrote: the run row and the digests it enqueued, by audience."""
+    """What a run wrote: the run row and its new digests by audience (texts and notes are in
+    the outbox; charts and tables follow)."""
 
     run_id: int | None = None
-    enqueued: dict[str, int] = field(default_factory=dict)
+    written: dict[str, int] = field(default_factory=dict)
     follow_at: datetime | None = None  # when charts and tables start to follow
 
     @property
     def total(self) -> int:
-        return sum(self.enqueued.values())
+        return sum(self.written.values())
+
+
+class RequestStatus(StrEnum):
+    """What became of a /tonghop."""
+
+    SENT = "sent"  # on its way to the person, privately
+    START = "start"  # they must open the bot first
+    NONE = "none"  # nothing to summarise for them
+    UNSUBSCRIBED = "unsubscribed"  # the group has no area
 
 
 @dataclass(frozen=True)
 class RequestOutcome:
-    """What /tonghop did: `sent` (to the person privately), `start` (they must open the bot
-    first), `none` (nothing to summarise for them), `unsubscribed` (the group has no area)."""
+    """What /tonghop did, and whether the person turned their weekly digest off."""
 
-    status: str
+    status: RequestStatus
     opted_out: bool = False
     chat_row_id: int | None = None  # the group's row, for its deep link
 
@@ -299,11 +306,7 @@ class DigestService:
     async def set_person_enabled(self, telegram_id: int, enabled: bool) -> None:
         """A person's own switch (/tonghop bat, /tonghop tat) for every digest sent to them."""
         async with self._sessions() as session, session.begin():
-            row = await session.get(DigestOptOut, telegram_id)
-            if enabled and row is not None:
-                await session.delete(row)
-            elif not enabled and row is None:
-                session.add(DigestOptOut(telegram_id=telegram_id))
+            await q.set_opted_out(session, telegram_id, not enabled)
 
     async def person_enabled(self, telegram_id: int) -> bool:
         """Whether the person receives the weekly digests."""
@@ -343,15 +346,7 @@ class DigestService:
     async def plan_slots(self, now: datetime) -> int:
         """Give each weekday/hour some group chose its next run; how many were new."""
         async with self._sessions() as session, session.begin():
-            result = await q.run(
-                session,
-                select(col(DigestGroupSetting.weekday), col(DigestGroupSetting.hour))
-                .where(col(DigestGroupSetting.enabled))
-                .where(col(DigestGroupSetting.weekday).is_not(None))
-                .where(col(DigestGroupSetting.hour).is_not(None))
-                .distinct(),
-            )
-            slots = [Slot(w, h) for w, h in result.all()]
+            slots = [Slot(w, h) for w, h in await q.slots_in_use(session)]
             planned = [await self._plan_slot(session, slot, now) for slot in slots]
         return sum(planned)
 
@@ -378,7 +373,7 @@ class DigestService:
             await q.mark_groups_done(session, [g.chat_id for g in groups], period.start, plan.noted)
             if slot is not None:
                 await self._plan_slot(session, slot, job.due_at + timedelta(minutes=1))
-        log.info("digest run #%s (%s): %s", outcome.run_id, job.key, _describe(outcome.enqueued))
+        log.info("digest run #%s (%s): %s", outcome.run_id, job.key, _describe(outcome.written))
         self._committed(outcome)
         return outcome
 
@@ -433,15 +428,7 @@ class DigestService:
             for person in ids:
                 if person in reachable:
                     mine[person].append(group)
-            if group.post_in_group:
-                body = _sections_body([(snapshot[group.commune_code], [group.chat_id])])
-                plan.add_digest(group.telegram_id, Audience.GROUP, body, group.language)
-                plan.group_rows[group.telegram_id] = group.chat_id
-            if not group.note_sent and any(p not in reachable for p in ids):
-                body = {"url": start_url(f"{START_PAYLOAD}_{group.chat_id}")}
-                plan.add(group.telegram_id, Audience.NOTE, body, group.language)
-                plan.group_rows[group.telegram_id] = group.chat_id
-                plan.noted.append(group.chat_id)
+            _plan_group(plan, group, snapshot[group.commune_code], ids, reachable, start_url)
         for person, own in mine.items():
             if reachable[person]:
                 body = _sections_body(_by_commune(own, snapshot))
@@ -504,7 +491,7 @@ class DigestService:
         written = await q.insert_digests(session, rows)
         targets: dict[str, list[Target]] = defaultdict(list)
         for chat, audience, position in written:
-            outcome.enqueued[audience] = outcome.enqueued.get(audience, 0) + 1
+            outcome.written[audience] = outcome.written.get(audience, 0) + 1
             if position > 0:
                 outcome.follow_at = now + FOLLOW_FIRST
                 continue
@@ -609,9 +596,9 @@ class DigestService:
             reachable = await q.reachable_people(session, [person])
             languages = await q.person_languages(session, [person], self._default_language)
         if group is None:
-            return RequestOutcome("unsubscribed")
+            return RequestOutcome(RequestStatus.UNSUBSCRIBED)
         if person not in reachable:
-            return RequestOutcome("start", chat_row_id=group.chat_id)
+            return RequestOutcome(RequestStatus.START, chat_row_id=group.chat_id)
         period = last_full_week(now, self.tz)
         snapshot = await self._snapshot_ids([group.commune_code], period)
         plan = _Plan()
@@ -635,7 +622,7 @@ class DigestService:
             groups = await q.groups_administered(session, person)
             languages = await q.person_languages(session, [person], self._default_language)
         if officer is None and not groups:
-            return RequestOutcome("none")
+            return RequestOutcome(RequestStatus.NONE)
         period = last_full_week(now, self.tz)
         snapshot = await self._snapshot_ids({g.commune_code for g in groups}, period)
         plan = _Plan()
@@ -660,7 +647,7 @@ class DigestService:
             outcome = await self._write(session, key, "request", period, plan, REQUEST_PRIORITY)
             opted_out = await session.get(DigestOptOut, person) is not None
         self._committed(outcome)
-        return RequestOutcome("sent", opted_out=opted_out)
+        return RequestOutcome(RequestStatus.SENT, opted_out=opted_out)
 
     # -- rendering at send time ----------------------------------------------------------
 
@@ -787,6 +774,27 @@ def _release(
         target = Target(before.telegram_chat_id, w.chat_id, False, before.language)
         targets[_KIND_OF[w.audience]].append(target)
     return queued, dropped, targets
+
+
+def _plan_group(
+    plan: _Plan,
+    group: q.DueGroup,
+    snapshot: int,
+    admins: Sequence[int],
+    reachable: Mapping[int, bool],
+    start_url: Callable[[str], str],
+) -> None:
+    """What a group itself gets: its post, and the once-only note when an admin cannot be
+    written to."""
+    if group.post_in_group:
+        body = _sections_body([(snapshot, [group.chat_id])])
+        plan.add_digest(group.telegram_id, Audience.GROUP, body, group.language)
+        plan.group_rows[group.telegram_id] = group.chat_id
+    if not group.note_sent and any(p not in reachable for p in admins):
+        body = {"url": start_url(f"{START_PAYLOAD}_{group.chat_id}")}
+        plan.add(group.telegram_id, Audience.NOTE, body, group.language)
+        plan.group_rows[group.telegram_id] = group.chat_id
+        plan.noted.append(group.chat_id)
 
 
 def _slot_of(prefs: GroupPrefs) -> Slot | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 from sqlmodel import col
@@ -504,3 +504,27 @@ async def slot_in_use(session: AsyncSession, weekday: int, hour: int) -> bool:
         .limit(1),
     )
     return result.first() is not None
+
+
+async def set_opted_out(session: AsyncSession, telegram_id: int, opted_out: bool) -> None:
+    """Record (or forget) that a person wants no weekly digest; twice is the same as once."""
+    if opted_out:
+        statement = (await dialect_insert(session, DigestOptOut)).values(
+            telegram_id=telegram_id, created_at=utcnow()
+        )
+        await run(session, statement.on_conflict_do_nothing())
+        return
+    await run(session, delete(DigestOptOut).where(col(DigestOptOut.telegram_id) == telegram_id))
+
+
+async def slots_in_use(session: AsyncSession) -> list[tuple[int, int]]:
+    """Every (weekday, hour) some group with its digest on chose."""
+    result = await run(
+        session,
+        select(col(DigestGroupSetting.weekday), col(DigestGroupSetting.hour))
+        .where(col(DigestGroupSetting.enabled))
+        .where(col(DigestGroupSetting.weekday).is_not(None))
+        .where(col(DigestGroupSetting.hour).is_not(None))
+        .distinct(),
+    )
+    return [(weekday, hour) for weekday, hour in result.all()]

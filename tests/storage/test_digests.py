@@ -130,7 +130,7 @@ class World:
             sessions,
             self.units,
             CATALOG,
-            DigestConfig("0 8 * * 1", grace_hours, TZ),
+            DigestConfig("0 8 * * 1", grace_hours),
             TZ,
             "vi",
             StatsFigures(stats, self.units, TZ),
