@@ -23,6 +23,7 @@ from bot.settings import Settings
 from handlers import (
     alerts,
     common,
+    digests,
     exports,
     fallback,
     group_settings,
@@ -53,6 +54,7 @@ HANDLER_MODULES = (
     alerts,
     exports,
     stats,
+    digests,
     tips,  # the resident's side of tips: /baotin, its buttons, /tincuatoi, the tip deep link
     triage,
     tip_reporter,
@@ -70,7 +72,9 @@ MENU_SYNC = "menu_sync"
 def outgoing_kinds(services: Services) -> KindRegistry:
     """Every kind of outbox job, as the services declare them: the one registry the bot and
     `canhgac sender` both read."""
-    return KindRegistry([*services.alerts.kinds(), *services.tip_outbox.kinds()])
+    return KindRegistry(
+        [*services.alerts.kinds(), *services.tip_outbox.kinds(), *services.digests.kinds()]
+    )
 
 
 def sender_renderers(settings: Settings) -> Callable[[SessionFactory], KindRegistry]:
@@ -121,6 +125,7 @@ def build_application(
     # Cards commit with the tip; the tips' jobs: overdue escalation, the nightly erasure.
     services.tips.add_submitted_hook(services.tip_outbox.on_submitted)
     services.tip_outbox.register_jobs(services.scheduler)
+    services.digests.set_notifier(delivery.notify)
     app.bot_data["services"] = services
     app.bot_data[DELIVERY] = delivery
     for module in HANDLER_MODULES:

@@ -49,6 +49,7 @@ COMMANDS = (
     # /thongke: a group's area for its admins, an officer's jurisdiction in private.
     Command("group_stats", "thongke", "stats", Where.GROUP, Role.GROUP_ADMIN),
     Command("language", "ngonngu", "language", Where.ANYWHERE),
+    Command("digest", "tonghop", "digest", Where.ANYWHERE),
     Command("alert", "canhbao", "alert", Where.PRIVATE, Role.OFFICER),
     Command("triage", "xulytin", "triage", Where.PRIVATE, Role.OFFICER),
     Command("stats", "thongke", "stats", Where.PRIVATE, Role.OFFICER),

@@ -11,6 +11,8 @@ from bot.scheduling import DurableScheduler
 from bot.services.alerts import AlertService
 from bot.services.chats import ChatService
 from bot.services.conversations import ConversationService, default_stores
+from bot.services.digest_figures import StatsFigures
+from bot.services.digests import DigestService
 from bot.services.flows import FlowService
 from bot.services.menus import MenuService
 from bot.services.officers import OfficerService
@@ -44,6 +46,7 @@ class Services:
     exports: ExportService
     tip_links: TipLinks  # the bot's username for "send a tip" links, shared with senders
     tip_outbox: TipOutbox  # the tips' cards, notices and relayed messages; their jobs
+    digests: DigestService
 
 
 def build_services(
@@ -54,6 +57,7 @@ def build_services(
     chats = ChatService(sessions, settings.default_language)
     tip_links = TipLinks(sessions)
     tips = TipService(sessions, units, settings.tips)
+    stats = StatisticsService(sessions, units, settings.tips, settings.tz)
     return Services(
         settings=settings,
         catalog=catalog,
@@ -69,8 +73,17 @@ def build_services(
         conversations=ConversationService(sessions, default_stores()),
         menus=MenuService(sessions, chats, settings.superadmin_ids),
         tips=tips,
-        stats=StatisticsService(sessions, units, settings.tips, settings.tz),
+        stats=stats,
         exports=ExportService(sessions, units, catalog, settings.tz),
         tip_links=tip_links,
         tip_outbox=TipOutbox(sessions, tips, catalog, settings.tz),
+        digests=DigestService(
+            sessions,
+            units,
+            catalog,
+            settings.digests,
+            settings.tz,
+            settings.default_language,
+            StatsFigures(stats, units, settings.tz),
+        ),
     )

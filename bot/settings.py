@@ -14,6 +14,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.delivery.config import DeliveryConfig
+from bot.scheduling.recurring import crontab_trigger
+from bot.services.digest_types import DigestConfig
 from bot.services.tip_types import TipConfig
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
@@ -80,6 +82,13 @@ class Settings:
     tip_ack_hours: int = 24
     tip_identity_retention_days: int = 30
     tip_hash_secret: str | None = None
+    digest_schedule: str = "0 8 * * 1"
+    digest_grace_hours: int = 24
+
+    @property
+    def digests(self) -> DigestConfig:
+        """When weekly digests go out (a crontab line in TIMEZONE) and how late they may."""
+        return DigestConfig(schedule=self.digest_schedule, grace_hours=self.digest_grace_hours)
 
     @property
     def tips(self) -> TipConfig:
@@ -248,6 +257,18 @@ def _tip_hash_secret(value: str) -> str | None:
     return value
 
 
+def _digest_schedule(value: str, timezone: str) -> str:
+    """A crontab line APScheduler reads (minute hour day month weekday, 1 = Monday)."""
+    try:
+        crontab_trigger(value, ZoneInfo(timezone))
+    except ValueError:
+        raise SettingsError(
+            "DIGEST_SCHEDULE must be a crontab line (minute hour day month weekday), such as "
+            f"0 8 * * 1 for Mondays at 08:00, got {value!r}."
+        ) from None
+    return value
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool:
     value = env.get(name, "").strip().lower()
     if value in ("", "0", "false", "no", "off"):
@@ -290,6 +311,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
     env = os.environ if env is None else env
     token = _require_token(env) if require_token else env.get("TELEGRAM_BOT_TOKEN", "")
     webhook_url, webhook_secret, webhook_listen = _webhook(env)
+    timezone = _timezone(env.get("TIMEZONE", "").strip() or "Asia/Ho_Chi_Minh")
     return Settings(
         telegram_bot_token=token,
         telegram_api_base_url=_http_url(
@@ -300,7 +322,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
             env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
         ),
         superadmin_ids=_superadmins(env.get("SUPERADMIN_IDS", "")),
-        timezone=_timezone(env.get("TIMEZONE", "").strip() or "Asia/Ho_Chi_Minh"),
+        timezone=timezone,
         default_language=_choice(
             "DEFAULT_LANGUAGE", env.get("DEFAULT_LANGUAGE", "").strip() or "vi", SUPPORTED_LANGUAGES
         ),
@@ -324,6 +346,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         # At least the week in which a reporter may say "still happening" (needs their id).
         tip_identity_retention_days=_int_between(env, "TIP_IDENTITY_RETENTION_DAYS", 30, 7, 3650),
         tip_hash_secret=_tip_hash_secret(env.get("TIP_HASH_SECRET", "").strip()),
+        digest_schedule=_digest_schedule(
+            " ".join(env.get("DIGEST_SCHEDULE", "").split()) or "0 8 * * 1", timezone
+        ),
+        # Under a week: a weekly digest older than that would be confused with the next one.
+        digest_grace_hours=_int_between(env, "DIGEST_GRACE_HOURS", 24, 1, 167),
         log_level=_choice(
             "LOG_LEVEL", env.get("LOG_LEVEL", "").strip().upper() or "INFO", LOG_LEVELS
         ),

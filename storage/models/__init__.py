@@ -13,6 +13,15 @@ from storage.models.alerts import (
 from storage.models.areas import Area, AreaKind
 from storage.models.chats import Chat, ChatKind
 from storage.models.delivery import Delivery, DeliveryStatus, UploadedFile
+from storage.models.digests import (
+    Digest,
+    DigestAdmin,
+    DigestAudience,
+    DigestGroupSetting,
+    DigestOptOut,
+    DigestRun,
+    DigestSnapshot,
+)
 from storage.models.jobs import JobStatus, ScheduledJob
 from storage.models.kv import Setting
 from storage.models.officers import AuditEntry, Officer
@@ -49,6 +58,13 @@ __all__ = [
     "CorrectionStatus",
     "Delivery",
     "DeliveryStatus",
+    "Digest",
+    "DigestAdmin",
+    "DigestAudience",
+    "DigestGroupSetting",
+    "DigestOptOut",
+    "DigestRun",
+    "DigestSnapshot",
     "Direction",
     "DutyGroup",
     "JobStatus",

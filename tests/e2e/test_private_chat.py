@@ -22,13 +22,14 @@ from simulator.models import SimMessage, SimUser
 from tests.support.botrunner import BotRunner, settings_for
 
 DONG_DA = "00235"
-RESIDENT_MENU = ["start", "help", "baotin", "tincuatoi", "ngonngu", "huy"]
+RESIDENT_MENU = ["start", "help", "baotin", "tincuatoi", "ngonngu", "tonghop", "huy"]
 OFFICER_MENU = [
     "start",
     "help",
     "baotin",
     "tincuatoi",
     "ngonngu",
+    "tonghop",
     "canhbao",
     "xulytin",
     "thongke",
@@ -195,7 +196,7 @@ async def test_own_menus_follow_grants_and_revocations(
     await driver.start_private(admin)  # refused at start-up (never pressed Start), set now
     await driver.wait_for_bot_message(admin, contains="Canh Gác")
     assert menu_of(sim, admin.id, admin.id) == [
-        *["start", "help", "baotin", "tincuatoi", "ngonngu", "huy"],
+        *["start", "help", "baotin", "tincuatoi", "ngonngu", "tonghop", "huy"],
         *["capquyen", "thuhoi", "canbo"],
     ]
 
@@ -209,13 +210,14 @@ async def test_own_menus_follow_grants_and_revocations(
 
     await answer(driver, person, "/ngonngu")
     await driver.press_button(person, person, "English")
-    await driver.wait_for(lambda: menu_of(sim, person.id, person.id, "vi")[5] == "alert")
+    await driver.wait_for(lambda: menu_of(sim, person.id, person.id, "vi")[6] == "alert")
     assert menu_of(sim, person.id, person.id, "vi") == [
         "start",
         "help",
         "report",
         "myreports",
         "language",
+        "digest",
         "alert",
         "triage",
         "stats",
@@ -232,6 +234,7 @@ async def test_own_menus_follow_grants_and_revocations(
         "report",
         "myreports",
         "language",
+        "digest",
         "cancel",
     ]
 

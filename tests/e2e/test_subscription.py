@@ -227,7 +227,14 @@ async def test_command_menus_are_published(bot: BotRunner) -> None:
     members = await menu(scope=BotCommandScopeAllGroupChats(), language_code="vi")
     admins = await menu(scope=BotCommandScopeAllChatAdministrators(), language_code="vi")
     admins_en = await menu(scope=BotCommandScopeAllChatAdministrators(), language_code="en")
-    assert [c.command for c in members] == ["start", "help", "baotin", "trangthai", "ngonngu"]
+    assert [c.command for c in members] == [
+        "start",
+        "help",
+        "baotin",
+        "trangthai",
+        "ngonngu",
+        "tonghop",
+    ]
     assert [c.command for c in admins] == [
         "start",
         "help",
@@ -238,6 +245,7 @@ async def test_command_menus_are_published(bot: BotRunner) -> None:
         "caidat",
         "thongke",
         "ngonngu",
+        "tonghop",
     ]
     assert [c.command for c in admins_en] == [
         "start",
@@ -249,6 +257,7 @@ async def test_command_menus_are_published(bot: BotRunner) -> None:
         "settings",
         "stats",
         "language",
+        "digest",
     ]
     assert admins[3].description == "Đăng ký khu vực cho nhóm"
 

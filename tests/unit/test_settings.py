@@ -210,3 +210,34 @@ def _root() -> str:
     from pathlib import Path
 
     return str(Path(__file__).resolve().parents[2])
+
+
+def test_digest_settings() -> None:
+    default = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert (default.digest_schedule, default.digest_grace_hours) == ("0 8 * * 1", 24)
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "DIGEST_SCHEDULE": "  30 7  * * 5 ",
+            "DIGEST_GRACE_HOURS": "6",
+        }
+    )
+    assert settings.digest_schedule == "30 7 * * 5"
+    assert settings.digests.grace.total_seconds() == 6 * 3600
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DIGEST_SCHEDULE", "every monday"),
+        ("DIGEST_SCHEDULE", "0 8 * *"),
+        ("DIGEST_SCHEDULE", "0 25 * * 1"),
+        ("DIGEST_SCHEDULE", "0 8 * * 9"),
+        ("DIGEST_GRACE_HOURS", "0"),
+        ("DIGEST_GRACE_HOURS", "168"),
+        ("DIGEST_GRACE_HOURS", "a day"),
+    ],
+)
+def test_bad_digest_setting_names_it(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, name: value})
