@@ -1,5 +1,7 @@
-"""Delivery parts: a copy's progress through its parts (main message, album, pin), the
-uploaded-files cache, and weighted requests in the shared rate-limit window.
+"""Delivery parts: progress of a copy's parts, uploaded files, weighted rate-limit requests.
+
+A copy's progress through its parts (main message, album, pin), the cache of files uploaded
+once, and requests that count more than one (albums) in the shared rate-limit window.
 
 Revision ID: 0007
 Revises: 0006
