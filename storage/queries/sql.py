@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, bindparam, func, literal, select
+from sqlalchemy import ColumnElement, Float, and_, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -39,10 +39,8 @@ def _minutes_postgresql(element: minutes_between, compiler: SQLCompiler, **kw: A
     return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 60.0)"
 
 
-def instant(moment: datetime, name: str | None = None) -> ColumnElement[datetime]:
+def instant(moment: datetime) -> ColumnElement[datetime]:
     """A UTC instant as a bound parameter stored the way the columns store it."""
-    if name is not None:
-        return bindparam(name, moment, type_=UtcDateTime())
     return literal(moment, UtcDateTime())
 
 
