@@ -12,7 +12,7 @@ from storage.db import SessionFactory
 
 SUPERADMIN, OFFICER, REVOKED, RESIDENT = 42, 5_000_000_001, 5_000_000_002, 5_000_000_003
 SUPERADMIN_OFFICER = 43
-PRIVATE = ["start", "help", "tip", "my_tips", "language", "cancel"]
+PRIVATE = ["start", "help", "tip", "my_tips", "language", "digest", "cancel"]
 
 
 @pytest.fixture
@@ -35,13 +35,13 @@ async def menus(sessions: SessionFactory, small_units: AdminUnits) -> MenuServic
         pytest.param(
             OFFICER,
             None,
-            ("en", [*PRIVATE[:5], "alert", "stats", "export", "cancel"]),
+            ("en", [*PRIVATE[:6], "alert", "triage", "stats", "export", "cancel"]),
             id="officer",
         ),
         pytest.param(
             OFFICER,
             "vi",
-            ("vi", [*PRIVATE[:5], "alert", "stats", "export", "cancel"]),
+            ("vi", [*PRIVATE[:6], "alert", "triage", "stats", "export", "cancel"]),
             id="client vi",
         ),
         pytest.param(REVOKED, None, ("vi", []), id="revoked: back to everyone's"),
@@ -53,7 +53,17 @@ async def menus(sessions: SessionFactory, small_units: AdminUnits) -> MenuServic
             None,
             (
                 "vi",
-                [*PRIVATE[:5], "alert", "stats", "export", "cancel", "grant", "revoke", "officers"],
+                [
+                    *PRIVATE[:6],
+                    "alert",
+                    "triage",
+                    "stats",
+                    "export",
+                    "cancel",
+                    "grant",
+                    "revoke",
+                    "officers",
+                ],
             ),
             id="both",
         ),
