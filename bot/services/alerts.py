@@ -34,6 +34,7 @@ from bot.delivery.outbox import (
 from bot.delivery.outgoing import DeliveryStats, Outgoing, Target
 from bot.i18n import Catalog
 from bot.services.alert_copies import CopyLookup
+from bot.services.alert_flow import AlertFlow, Event, Scope
 from bot.services.alert_render import (
     ACK_PREFIX,
     MAX_ALERT_NUMBER,
@@ -43,16 +44,18 @@ from bot.services.alert_render import (
     with_tip_button,
 )
 from bot.services.alert_types import (
-    AREA_LABEL_LIMIT,
     CAPTION_TEXT_LIMIT,
     CATEGORIES,
     TEXT_LIMIT,
     AlertContent,
     Draft,
+    ResidentialChoice,
     Severity,
-    clip,
+    Step,
     receives,
+    text_problem,
 )
+from bot.services.flow_types import Question
 from bot.services.officers import OfficerService, OfficerView, record_audit
 from bot.services.tip_links import TipLinks
 from storage.db import SessionFactory
@@ -150,22 +153,10 @@ class Corrected:
     already: bool = False
 
 
-@dataclass(frozen=True)
-class ResidentialChoice:
-    id: int
-    name: str
-
-
 def check_text(text: str | None, has_photo: bool) -> AlertError | None:
     """None if the text can be sent; else the error to show (the step is asked again)."""
-    stripped = (text or "").strip()
-    if not stripped:
-        return AlertError("compose.text_empty")
-    limit = CAPTION_TEXT_LIMIT if has_photo else TEXT_LIMIT
-    if len(stripped) > limit:
-        key = "compose.text_too_long_photo" if has_photo else "compose.text_too_long"
-        return AlertError(key, limit=limit, length=len(stripped))
-    return None
+    problem = text_problem(text, has_photo)
+    return None if problem is None else AlertError(problem.key, **problem.values)
 
 
 class AlertService:
@@ -189,6 +180,7 @@ class AlertService:
         self._officers = officers
         self._notify = notify
         self._copies = CopyLookup(sessions, ALERT_KIND, content_of)
+        self._flow = AlertFlow(units)
         # The rendering every group shares, by content and language (see `render`).
         self._bodies: dict[tuple[AlertContent, str | None], Outgoing] = {}
 
@@ -207,13 +199,42 @@ class AlertService:
 
     # -- drafts ---------------------------------------------------------------------------
 
+    @property
+    def flow(self) -> AlertFlow:
+        return self._flow
+
+    async def start(self, officer: OfficerView) -> tuple[Draft, Question]:
+        """Start composing (replacing an unfinished draft): the draft and its first question."""
+        draft, question = self._flow.start(secrets.token_hex(4), Scope(officer.jurisdiction))
+        await self.save_draft(officer.telegram_id, draft)
+        return draft, question
+
     async def new_draft(self, officer: OfficerView) -> Draft:
         """Start composing (replacing an unfinished draft)."""
-        draft = Draft(token=secrets.token_hex(4))
-        if officer.jurisdiction.kind == "commune":
-            draft.commune_code = officer.jurisdiction.code
-        await self.save_draft(officer.telegram_id, draft)
+        draft, _ = await self.start(officer)
         return draft
+
+    async def scope(self, officer: OfficerView, draft: Draft) -> Scope:
+        """What the composer needs to know for the draft's next event."""
+        code = self._flow.residential_commune(draft)
+        residential = await self.residential_choices(code) if code else []
+        return Scope(officer.jurisdiction, tuple(residential))
+
+    async def question(self, officer: OfficerView, draft: Draft) -> Question:
+        """The question the draft is waiting on."""
+        return self._flow.question(draft, await self.scope(officer, draft))
+
+    async def answer(self, officer: OfficerView, draft: Draft, event: Event) -> Question:
+        """Apply one event to the draft and keep what it changed: saved, or deleted at Cancel.
+
+        A question with a notice changed nothing. At Confirm the caller calls `confirm`.
+        """
+        question = self._flow.apply(draft, event, await self.scope(officer, draft))
+        if question.step is Step.DISCARDED:
+            await self.discard_draft(officer.telegram_id)
+        elif question.notice is None and question.step is not Step.CONFIRM:
+            await self.save_draft(officer.telegram_id, draft)
+        return question
 
     async def draft(self, officer_id: int) -> Draft | None:
         async with self._sessions() as session:
@@ -241,13 +262,12 @@ class AlertService:
 
     def communes_in(self, officer: OfficerView, query: str) -> list[Commune]:
         """Communes of the officer's jurisdiction matching `query`."""
-        found = self._units.search(query, limit=200)
-        return [c for c in found if officer.jurisdiction.covers(c)][:8]
+        return self._flow.communes_in(officer.jurisdiction, query)
 
     def choose_commune(self, officer: OfficerView, draft: Draft, code: str) -> Commune:
         """Narrow the draft to one commune; refused outside the jurisdiction."""
-        commune = self._units.commune(code)
-        if commune is None or not officer.jurisdiction.covers(commune):
+        commune = self._flow.commune_in(officer.jurisdiction, code)
+        if commune is None:
             raise AlertError("compose.outside_jurisdiction")
         draft.commune_code, draft.residential_ids = commune.code, []
         return commune
@@ -261,17 +281,13 @@ class AlertService:
 
     async def target_label(self, officer: OfficerView, draft: Draft) -> str:
         """The area as groups will read it."""
-        if draft.target_kind == "province":
-            return officer.jurisdiction.name
-        commune = self._units.commune(draft.commune_code or "")
-        if commune is None:
+        residential: list[ResidentialChoice] = []
+        if draft.target_kind == "residential" and draft.commune_code:
+            residential = await self.residential_choices(draft.commune_code)
+        label = self._flow.target_label(draft, Scope(officer.jurisdiction, tuple(residential)))
+        if label is None:
             raise AlertError("compose.outside_jurisdiction")
-        if draft.target_kind != "residential":
-            return commune.label
-        chosen = await self.residential_choices(commune.code)
-        names = ", ".join(c.name for c in chosen if c.id in draft.residential_ids)
-        suffix = f" — {commune.label}"
-        return clip(names, AREA_LABEL_LIMIT - len(suffix)) + suffix
+        return label
 
     # -- preview and audience -------------------------------------------------------------
 
