@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import re
 import time
@@ -128,9 +129,10 @@ def formatted(
         text, entities = raw, list(p.get(entities_key) or [])
     elif mode.lower() in _PARSERS:
         try:
-            text, entities = _PARSERS[mode.lower()](raw)
+            text, parsed = _parse(mode.lower(), raw)
         except EntityParseError as exc:
             raise bad_request(f"can't parse entities: {exc}", violation=True) from exc
+        entities = [dict(e) for e in parsed]
     else:
         raise bad_request("unsupported parse_mode", violation=True)
     if key == "text" and not text.strip():
@@ -139,6 +141,13 @@ def formatted(
         what = "message is too long" if key == "text" else "message caption is too long"
         raise bad_request(what, violation=True)
     return text, entities
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(mode: str, raw: str) -> tuple[str, tuple[dict[str, Any], ...]]:
+    """Text and entities of a formatted text: a broadcast parses the same body many times."""
+    text, entities = _PARSERS[mode](raw)
+    return text, tuple(entities)
 
 
 def check_markup(markup: dict[str, Any] | None) -> None:
