@@ -248,6 +248,7 @@ async def get_updates(sim: BotApiSimulator, p: dict[str, Any]) -> list[dict[str,
     # A newer getUpdates ends an older one with 409, as Telegram does.
     sim.poll_generation += 1
     generation = sim.poll_generation
+    world.notify_updates()
     world.notify()
     if "allowed_updates" in p:
         world.allowed_updates = list(p["allowed_updates"]) or None
@@ -257,7 +258,7 @@ async def get_updates(sim: BotApiSimulator, p: dict[str, Any]) -> list[dict[str,
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(float(p.get("timeout") or 0), 0.0)
     while True:
-        changed = world.changed_event()
+        changed = world.updates_event()
         batch = world.pending(limit)
         left = deadline - loop.time()
         if generation != sim.poll_generation:

@@ -97,7 +97,11 @@ class SimulatorProcess:
 
 
 class RemoteError(RuntimeError):
-    """The control API refused a request (its 400 answer's error)."""
+    """The control API refused a request (its 400 answer's error and field)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class RemoteSimulator:
@@ -166,7 +170,8 @@ class SentLine:
 async def _answer(resp: aiohttp.ClientResponse) -> Any:
     data = await resp.json(content_type=None)
     if resp.status != 200:
-        raise RemoteError(f"{resp.method} {resp.url.path}: {resp.status} {data}")
+        field = data.get("field") if isinstance(data, dict) else None
+        raise RemoteError(f"{resp.method} {resp.url.path}: {resp.status} {data}", field)
     return data
 
 
@@ -250,7 +255,12 @@ class RemoteDriver:
 
     async def bot_messages(self, chat: RemoteChat) -> list[RemoteMessage]:
         """The bot's messages in a chat that are not deleted, oldest first."""
-        found = await self.remote.get("messages", chat_id=chat.id)
+        try:
+            found = await self.remote.get("messages", chat_id=chat.id)
+        except RemoteError as exc:
+            if exc.field == "chat_id" and chat.type == "private":
+                return []  # a private chat exists once its user opens it
+            raise
         return [m for m in map(RemoteMessage.of, found) if m.from_bot and not m.deleted]
 
     async def last_bot_message(self, chat: RemoteChat) -> RemoteMessage | None:

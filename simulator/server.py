@@ -143,6 +143,7 @@ class BotApiSimulator:
     async def stop(self) -> None:
         """Release hanging long polls, stop webhook delivery and the server."""
         self.stopping = True
+        self.world.notify_updates()
         self.world.notify()
         task = self._webhook_task
         self.set_webhook(None)
@@ -180,7 +181,7 @@ class BotApiSimulator:
         backoff = 0.05
         async with aiohttp.ClientSession() as session:
             while not self.stopping:
-                changed = self.world.changed_event()
+                changed = self.world.updates_event()
                 batch = self.world.pending(1)
                 if not batch:
                     with contextlib.suppress(TimeoutError):

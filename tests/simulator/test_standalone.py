@@ -181,3 +181,11 @@ def test_compiled_checks_agree_with_the_full_walk(value: dict[str, Any]) -> None
     errors = spec._errors(copy.deepcopy(value), ["Message"], "result")
     assert spec.matches(value, ["Message"]) == (errors == [])
     assert spec.validate(value, ["Message"], "result") == errors
+
+
+async def test_the_load_generator_measures_the_ceiling() -> None:
+    from bench.headroom import ceiling
+
+    found = await ceiling(groups=3, requests=40, connections=4)
+    assert found["ceiling_failed"] == 0 and found["ceiling_violations"] == 0
+    assert found["simulator_ceiling_per_s"] > 0 and found["ceiling_requests"] == 40
