@@ -12,7 +12,6 @@ makes of a `SimDriver`, so the same officer drives an in-process or a remote sim
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import sys
@@ -295,12 +294,3 @@ class RemoteDriver:
                     f"bot messages in chat: {seen}"
                 )
             await asyncio.sleep(POLL)
-
-
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU time of a process (Linux /proc), None elsewhere."""
-    with contextlib.suppress(OSError, IndexError, ValueError, TypeError):
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return None
