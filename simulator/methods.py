@@ -47,6 +47,7 @@ _BUTTON_ACTIONS = (
     "callback_game",
     "pay",
 )
+_BUTTON_ACTION_SET = frozenset(_BUTTON_ACTIONS)
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 _PARSERS: dict[str, Callable[[str], tuple[str, list[dict[str, Any]]]]] = {
     "html": parse_html,
@@ -154,8 +155,7 @@ def check_markup(markup: dict[str, Any] | None) -> None:
     """Inline keyboard rules the JSON schema cannot express."""
     for row in (markup or {}).get("inline_keyboard", []):
         for button in row:
-            actions = [a for a in _BUTTON_ACTIONS if a in button]
-            if len(actions) != 1:
+            if len(_BUTTON_ACTION_SET.intersection(button)) != 1:
                 raise bad_request(
                     "can't parse inline keyboard button: InlineKeyboardButton must have "
                     "exactly one optional field",

@@ -304,7 +304,7 @@ class BotApiSimulator:
 
 async def _read_params(request: web.Request) -> tuple[dict[str, Any], bool]:
     """Request parameters and whether they came form-encoded (strings to coerce)."""
-    raw: dict[str, Any] = dict(request.query)
+    raw: dict[str, Any] = dict(request.query) if request.query_string else {}
     if not request.body_exists:
         return raw, True
     if request.content_type == "application/json":
