@@ -1,6 +1,7 @@
 """The simulator as a process of its own: limit flags, /_sim/stats, /_sim/sent, bulk groups,
 the remote client, and the compiled spec checks agreeing with the full walk."""
 
+import contextlib
 import copy
 from collections.abc import AsyncIterator
 from typing import Any
@@ -8,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import RetryAfter
 
@@ -189,3 +192,57 @@ async def test_the_load_generator_measures_the_ceiling() -> None:
     found = await ceiling(groups=3, requests=40, connections=4)
     assert found["ceiling_failed"] == 0 and found["ceiling_violations"] == 0
     assert found["simulator_ceiling_per_s"] > 0 and found["ceiling_requests"] == 40
+
+
+_ODD_VALUES: list[Any] = [
+    None,
+    True,
+    0,
+    -5,
+    1.5,
+    "",
+    "group",
+    "private",
+    [],
+    [1],
+    {},
+    {"type": "bold", "offset": 0, "length": 1},
+]
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path] if path else []
+    if isinstance(value, dict | list):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            found += _paths(item, (*path, key))
+    return found
+
+
+_MESSAGE_PATHS = _paths(_message())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_MESSAGE_PATHS), st.sampled_from(_ODD_VALUES), st.booleans()),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_compiled_checks_agree_on_mutated_messages(
+    changes: list[tuple[tuple[Any, ...], Any, bool]],
+) -> None:
+    value = _message()
+    for path, new, drop in changes:
+        target: Any = value
+        with contextlib.suppress(KeyError, IndexError, TypeError):
+            for key in path[:-1]:
+                target = target[key]
+            if drop and isinstance(target, dict):
+                target.pop(path[-1], None)
+            else:
+                target[path[-1]] = new
+    spec = load_spec()
+    for types in (["Message"], ["MaybeInaccessibleMessage"]):
+        assert spec.matches(value, types) == (spec._errors(value, types, "result") == [])
