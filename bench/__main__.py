@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bench import broadcast, digest, peer
+from bench import broadcast, digest, headroom, peer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,6 +18,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     peer.add_arguments(
         commands.add_parser("peer", help="the same broadcast by stock PTB with AIORateLimiter")
     )
+    headroom.add_arguments(
+        commands.add_parser(
+            "headroom", help="a paid broadcast (1,000 msg/s) against a simulator process"
+        )
+    )
     digest.add_arguments(
         commands.add_parser("digest", help="a year of figures for Phú Thọ and each commune")
     )
@@ -26,6 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return broadcast.main(args)
     if args.benchmark == "digest":
         return digest.main(args)
+    if args.benchmark == "headroom":
+        return headroom.main(args)
     if args.benchmark == "peer":
         return peer.main(args)
     return 2

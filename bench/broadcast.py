@@ -6,8 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
-import os
 import sys
 import time
 from collections import defaultdict
@@ -18,6 +16,15 @@ from bench.botprocess import BotProcess, bot_environment
 from bench.database import describe, fresh_database
 from bench.officer import OfficerAtKeyboard
 from bench.ptbloop import LoopJob, run_loop
+from bench.report import (
+    Target,
+    cpu_seconds,
+    figures,
+    per_message_ms,
+    percentile,
+    verdict_lines,
+)
+from bench.report import rounded as _round
 from bench.world import BenchWorld, seed
 from bot.areas import AdminUnits
 from simulator import BotApiSimulator, Limits, SimDriver
@@ -125,23 +132,6 @@ def sent_time(sim: BotApiSimulator, group: SimChat, message_id: int) -> float | 
         if record.chat_id == group.id and record.message_id == message_id:
             return record.time
     return None
-
-
-def percentile(values: list[float], share: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU time of a process (Linux /proc), None elsewhere."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -262,47 +252,12 @@ def copy_text(driver: SimDriver, world: BenchWorld) -> str:
     return ALERT_TEXT
 
 
-def per_message_ms(cpu_s: float | None, messages: int) -> float | None:
-    """Milliseconds of CPU per message."""
-    return None if cpu_s is None or messages <= 0 else 1000 * cpu_s / messages
-
-
 def scale_limit(sim: BotApiSimulator) -> tuple[int, int]:
     assert sim.limits is not None
     return sim.limits.global_per_second, sim.limits.group_per_minute
 
 
-def figures(copies: Copies, t0: float, limits: tuple[int, int]) -> dict[str, Any]:
-    """Throughput, latency and correctness of the copies."""
-    per_second, per_group = limits
-    groups = len(copies.targets)
-    firsts = sorted(times[0] for times in copies.times.values())
-    delivered = len(firsts)
-    seconds = (firsts[-1] - firsts[0]) if delivered > 1 else None
-    rate = groups / seconds if seconds else None
-    half = firsts[math.ceil(groups / 2) - 1] - t0 if delivered >= math.ceil(groups / 2) else None
-    return {
-        "groups": groups,
-        "seconds": _round(seconds),
-        "msgs_per_s": _round(rate, 1),
-        "limit_per_s": per_second,
-        "limit_per_group_per_min": per_group,
-        "ratio_to_limit": _round(rate / per_second if rate else None, 3),
-        "first_delivery_s": _round(firsts[0] - t0 if firsts else None, 3),
-        "t50_s": _round(half),
-        "t100_s": _round(firsts[-1] - t0 if delivered == groups and firsts else None),
-        "delivered": delivered,
-        "lost": groups - delivered,
-        "duplicates": sum(len(times) - 1 for times in copies.times.values()),
-        "leaked": len(copies.leaked),
-    }
-
-
-def _round(value: float | None, digits: int = 2) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-TARGETS: tuple[tuple[str, str, Any], ...] = (
+TARGETS: tuple[Target, ...] = (
     ("ratio_to_limit", ">=", 0.95),
     ("http_429_pct", "<=", 0.1),
     ("first_delivery_s", "<=", 1.0),
@@ -313,20 +268,9 @@ TARGETS: tuple[tuple[str, str, Any], ...] = (
 )
 
 
-def verdicts(metrics: dict[str, Any]) -> list[tuple[str, bool, str]]:
-    """PASS/FAIL per target: (key, passed, "value op target")."""
-    found = []
-    for key, op, target in TARGETS:
-        value = metrics.get(key)
-        passed = value is not None and (value >= target if op == ">=" else value <= target)
-        found.append((key, passed, f"{value} {op} {target}"))
-    return found
-
-
 def main(args: argparse.Namespace) -> int:
     """Run, print the JSON line on stdout and the verdicts on stderr; 0 unless it broke."""
     metrics = asyncio.run(run(args))
     print(json.dumps(metrics, ensure_ascii=False), flush=True)
-    lines = [f"  {'PASS' if ok else 'FAIL'}  {key}: {text}" for key, ok, text in verdicts(metrics)]
-    print("broadcast benchmark:\n" + "\n".join(lines), file=sys.stderr)
+    print(verdict_lines("broadcast benchmark", metrics, TARGETS), file=sys.stderr)
     return 0
