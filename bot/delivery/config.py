@@ -38,6 +38,9 @@ class DeliveryConfig:
     redis_prefix: str = "canhgac:rl"
     # Max times one request waits out a 429 inside the limiter before the error is raised.
     retry_after_attempts: int = 3
+    # Alert copies and their edits posted through the lean client (bot/delivery/fastpath.py)
+    # instead of PTB's request layer; False sends everything through PTB.
+    fast_path: bool = True
 
     @property
     def bulk_global_per_second(self) -> int:

@@ -18,18 +18,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.delivery import outbox
 from bot.delivery.config import DeliveryConfig
+from bot.delivery.fastpath import FastApi
 from bot.delivery.files import UploadCache
 from bot.delivery.kinds import KindRegistry, OutgoingKind
 from bot.delivery.limiter import retry_seconds
 from bot.delivery.outbox import Claim
-from bot.delivery.outgoing import Outgoing, Renderer
-from bot.delivery.sending import PartSender, later_parts, to_markup
+from bot.delivery.outgoing import Renderer
+from bot.delivery.sending import PartSender, Rendered, later_parts, to_markup
 from storage.db import SessionFactory
 from storage.types import utcnow
 
@@ -154,8 +154,9 @@ class DeliveryEngine:
         self.owner = owner or new_owner_id()
         self.kinds = kinds if kinds is not None else KindRegistry()
         self.files = UploadCache(sessions)
-        self._parts = PartSender(bot, self.config, self.files)
-        self._cache: dict[tuple[Any, ...], tuple[Outgoing, InlineKeyboardMarkup | None]] = {}
+        self._fast = FastApi(bot) if self.config.fast_path else None
+        self._parts = PartSender(bot, self.config, self.files, self._fast)
+        self._cache: dict[tuple[Any, ...], Rendered] = {}
         self._unknown: set[str] = set()  # kinds seen due here that this process cannot render
         self._unknown_checked = float("-inf")
         self._wake = asyncio.Event()
@@ -205,6 +206,8 @@ class DeliveryEngine:
         if not abort:
             await self._apply_outcomes()
             await self._in_transaction(outbox.release, [c.id for c in unfinished.values()])
+        if self._fast is not None:
+            await self._fast.close()
 
     # -- claiming ------------------------------------------------------------------------
 
@@ -387,19 +390,20 @@ class DeliveryEngine:
         recording the parts sent before the next one goes out (a crash between parts resends
         none of them). A copy of one message costs no write beyond its batched outcome."""
         kind = self._kind(c.kind)
-        out, markup = await self._render(c, kind, p.chat_id)
+        rendered = await self._render(c, kind, p.chat_id)
+        out = rendered.out
         later = later_parts(out)
         # A copy keeps the parts it was first sent with: an edit adds none (and one that
         # dropped some leaves nothing more to send).
         p.total = min(p.total or 1 + len(later), 1 + len(later))
         if p.message_id is None:
-            p.message_id = await self._parts.send_main(p.chat_id, out, markup, c.priority)
+            p.message_id = await self._parts.send_main(p.chat_id, rendered, c.priority)
             p.is_photo = out.has_caption
             p.sent([p.message_id])
         elif p.edit_due:
             if kind.editable:
                 p.note = await self._parts.edit_main(
-                    p.chat_id, p.message_id, p.is_photo, out, markup, c.priority
+                    p.chat_id, p.message_id, p.is_photo, rendered, c.priority
                 )
             p.edit_due = False
         while not p.complete:
@@ -440,9 +444,7 @@ class DeliveryEngine:
             raise LookupError(f"no outgoing kind {name!r} registered")
         return kind
 
-    async def _render(
-        self, c: Claim, kind: OutgoingKind, chat_id: int
-    ) -> tuple[Outgoing, InlineKeyboardMarkup | None]:
+    async def _render(self, c: Claim, kind: OutgoingKind, chat_id: int) -> Rendered:
         """The content and its keyboard, rendered once per version (and chat, if per_chat)."""
         key = (c.kind, c.ref_id, c.content_version, c.language, chat_id if kind.per_chat else None)
         cached = self._cache.get(key)
@@ -451,8 +453,8 @@ class DeliveryEngine:
         out = await kind.render(c.ref_id, c.language, chat_id)
         if len(self._cache) > 4096:
             self._cache.clear()
-        self._cache[key] = (out, to_markup(out))
-        return self._cache[key]
+        rendered = self._cache[key] = Rendered.of(out)
+        return rendered
 
 
 def _seconds_since(moment: datetime | None) -> float:
