@@ -3,10 +3,10 @@
 PTB builds a `RequestData`, posts it through httpx and turns every answer into `Message`
 objects: most of the bot's CPU during a broadcast. Here a copy's JSON body is encoded once per
 rendered content (`Prepared`), the chat id (and any per-copy parameter) spliced in per call,
-posted through one pooled aiohttp session, and the answer parsed with orjson for what the
-engine reads: `message_id`. Errors are raised as PTB's own exceptions, mapped as PTB maps them,
-so the engine has one code path; every call goes through the bot's rate limiter, so interactive
-replies still go first and the window stays shared.
+posted through a small pool of keep-alive connections (`bot.delivery.http11`), and the answer
+parsed with orjson for what the engine reads: `message_id`. Errors are raised as PTB's own
+exceptions, mapped as PTB maps them, so the engine has one code path; every call goes through
+the bot's rate limiter, so interactive replies still go first and the window stays shared.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-import aiohttp
 import orjson
 from telegram.error import (
     BadRequest,
@@ -30,9 +29,9 @@ from telegram.error import (
 )
 from telegram.ext import BaseRateLimiter, ExtBot
 
+from bot.delivery.http11 import Http11Pool
 from bot.delivery.limiter import bulk_args
 
-_HEADERS = {"Content-Type": "application/json"}
 CONNECTIONS = 8  # the limiter keeps few requests on the wire; more connections cost CPU
 
 
@@ -114,30 +113,17 @@ class FastApi:
         connect_timeout: float = 5.0,
         read_timeout: float = 15.0,
     ) -> None:
-        self._url = f"{bot.base_url}/"
-        self._limiter: BaseRateLimiter[Any] | None = bot.rate_limiter
-        self._connections = connections
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=connect_timeout, sock_read=read_timeout
+        self._pool = Http11Pool(
+            f"{bot.base_url}/",
+            connections=connections,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         )
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        """The pooled session, made in the running loop at first use."""
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300),
-                timeout=self._timeout,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False,
-            )
-        return self._session
+        self._limiter: BaseRateLimiter[Any] | None = bot.rate_limiter
 
     async def close(self) -> None:
         """Close the pooled connections."""
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        await self._pool.close()
 
     async def call(
         self, method: str, body: bytes, chat_id: int, *, paid: bool = False, priority: int = 0
@@ -152,15 +138,11 @@ class FastApi:
 
     async def _post(self, method: str, body: bytes) -> Any:
         try:
-            async with self._client().post(
-                self._url + method, data=body, headers=_HEADERS
-            ) as response:
-                payload = await response.read()
-                status = response.status
+            status, payload = await self._pool.post_json(method, body)
         except TimeoutError as exc:
             raise TimedOut(f"{method} timed out") from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise NetworkError(f"aiohttp: {type(exc).__name__}: {exc}") from exc
+        except OSError as exc:  # refused, reset, closed early, not HTTP
+            raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
         if 200 <= status <= 299:
             return result_of(payload)
         raise_for(status, payload)
