@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from telegram import (
@@ -66,15 +67,19 @@ def markup_json(out: Outgoing) -> dict[str, Any] | None:
 @dataclass
 class Rendered:
     """A rendering of one copy (shared by every chat when its kind is not per chat): the
-    content, its keyboard, and its bodies for the fast path, encoded at first use."""
+    content, and its PTB keyboard and fast-path bodies, each made at first use."""
 
     out: Outgoing
-    markup: InlineKeyboardMarkup | None
     bodies: dict[str, Prepared] = field(default_factory=dict)
 
     @classmethod
     def of(cls, out: Outgoing) -> Rendered:
-        return cls(out, to_markup(out))
+        return cls(out)
+
+    @cached_property
+    def markup(self) -> InlineKeyboardMarkup | None:
+        """The keyboard as PTB objects (for calls through PTB)."""
+        return to_markup(self.out)
 
     @property
     def fast_main(self) -> bool:
