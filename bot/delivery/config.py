@@ -28,7 +28,7 @@ class DeliveryConfig:
     # Outcomes are recorded in one transaction per write_batch of them, or after write_wait
     # seconds; a crash resends the copies of outcomes not yet recorded.
     write_batch: int = 100
-    write_wait: float = 0.1
+    write_wait: float = 0.25
     # Transient failures (5xx, network, time-outs) retry with exponential backoff capped at
     # backoff_max: 20 attempts span 30 to 55 minutes, so a Telegram outage loses nothing.
     max_attempts: int = 20

@@ -149,7 +149,7 @@ class PartSender:
 
     async def send_main(self, chat_id: int, rendered: Rendered, priority: int) -> int:
         """Send the main message; its message id."""
-        out, markup = rendered.out, rendered.markup
+        out = rendered.out
         if self.fast is not None and rendered.fast_main:
             method = "sendPhoto" if out.photo is not None else "sendMessage"
             paid = self.config.paid_broadcast
@@ -157,6 +157,7 @@ class PartSender:
             body = rendered.body(method, paid).body(chat_id, members(reply_parameters=reply))
             result = await self.fast.call(method, body, chat_id, paid=paid, priority=priority)
             return int(result["message_id"])
+        markup = rendered.markup
         common = {**self._common(priority, out.reply_to_message_id), "reply_markup": markup}
         caption: dict[str, Any] = {"caption": out.text or None, "parse_mode": ParseMode.HTML}
         if out.copy_of is not None:
@@ -256,14 +257,16 @@ class PartSender:
         self, chat_id: int, message_id: int, has_caption: bool, rendered: Rendered, priority: int
     ) -> str | None:
         """Edit the main message (text or caption, and buttons); a note when it is gone."""
-        out, markup = rendered.out, rendered.markup
+        out = rendered.out
         try:
             if self.fast is not None and (out.copy_of is None or out.text):
                 method = "editMessageCaption" if has_caption else "editMessageText"
                 body = rendered.body(method, False).body(chat_id, members(message_id=message_id))
                 await self.fast.call(method, body, chat_id, priority=priority)
             else:
-                await self._edit_ptb(chat_id, message_id, has_caption, out, markup, priority)
+                await self._edit_ptb(
+                    chat_id, message_id, has_caption, out, rendered.markup, priority
+                )
         except BadRequest as exc:
             text = exc.message.lower()
             if "message is not modified" in text:
