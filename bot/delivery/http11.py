@@ -56,6 +56,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.open = False
+        self.generation = 0  # the pool's generation when it was opened
         self._buffer = bytearray()
         self._answer: asyncio.Future[tuple[int, bytes, bool]] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -212,6 +213,7 @@ class Http11Pool:
         self._read_timeout = read_timeout
         self._idle: collections.deque[_Connection] = collections.deque()
         self._count = 0  # connections open or opening
+        self._generation = 0  # closing the pool starts a new one: older connections are closed
         self._waiting: collections.deque[asyncio.Future[_Connection | None]] = collections.deque()
         self._ssl: ssl.SSLContext | None = None
         self._prefix = (
@@ -266,6 +268,7 @@ class Http11Pool:
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
+        generation = self._generation
         secure = self.origin.secure
         if secure and self._ssl is None:
             self._ssl = ssl.create_default_context(cafile=_ca_file())
@@ -281,9 +284,13 @@ class Http11Pool:
         )
         if protocol.transport is None:  # uvloop may report the connection made only later
             protocol.connection_made(transport)
+        protocol.generation = generation
         return protocol
 
     def _release(self, connection: _Connection, keep: bool) -> None:
+        if connection.generation != self._generation:  # in flight when the pool was closed
+            connection.close()
+            return
         if not (keep and connection.open):
             connection.close()
             self._count -= 1
@@ -304,7 +311,9 @@ class Http11Pool:
                 return
 
     async def close(self) -> None:
-        """Close every connection; waiting requests fail."""
+        """Close every connection (those in flight once answered); waiting requests fail. The
+        pool can be used again afterwards."""
+        self._generation += 1
         while self._idle:
             self._idle.pop().close()
         self._count = 0

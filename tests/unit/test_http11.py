@@ -202,3 +202,16 @@ def test_origin() -> None:
     assert Origin.of("http://127.0.0.1:8081/bot1:x/").host_header == "127.0.0.1:8081"
     with pytest.raises(ValueError):
         Origin.of("ftp://example.org/")
+
+
+async def test_closed_while_in_flight_then_used_again(echo: tuple[Server, str]) -> None:
+    server, url = echo
+    pool = Http11Pool(url, connections=1)
+    in_flight = asyncio.ensure_future(pool.post_json("a", b"1"))
+    await asyncio.sleep(0)  # the request is written
+    await pool.close()
+    assert await in_flight == (200, b'{"ok":true,"result":1}')  # answered, then closed
+    for i in range(3):  # one new connection, the limit still 1
+        assert (await pool.post_json("b", b"%d" % i))[0] == 200
+    await pool.close()
+    assert server.connections == 2 and server.most_open <= 2
