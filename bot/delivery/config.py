@@ -25,8 +25,9 @@ class DeliveryConfig:
     # Rows being sent at once; most of them wait in the limiter, few are on the wire.
     max_in_flight: int = 200
     lease_seconds: float = 120.0
-    # Outcomes are recorded in one transaction per write_batch of them, or after write_wait
-    # seconds; a crash resends the copies of outcomes not yet recorded.
+    # While at least write_batch rows are in flight, outcomes are recorded in one transaction
+    # per write_batch of them, or after write_wait seconds (else after 20 ms); a crash resends
+    # the copies of outcomes not yet recorded.
     write_batch: int = 100
     write_wait: float = 0.25
     # Transient failures (5xx, network, time-outs) retry with exponential backoff capped at

@@ -36,6 +36,7 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 __all__ = ["DeliveryEngine", "new_owner_id", "to_markup"]
 UNKNOWN_KINDS_EVERY = 60.0  # seconds between looks for due rows of kinds nobody here knows
+QUIET_WRITE_WAIT = 0.02  # seconds outcomes are gathered when few rows are in flight
 
 
 @dataclass(frozen=True)
@@ -297,14 +298,18 @@ class DeliveryEngine:
             self._full.set()
 
     async def _write(self) -> None:
-        """One transaction per `write_batch` outcomes, or per `write_wait` seconds of them: a
-        transaction costs about as much as recording thirty rows in it."""
+        """While a batch is being sent, one transaction per `write_batch` outcomes or per
+        `write_wait` seconds of them (a transaction costs about as much as recording thirty rows
+        in it); otherwise within QUIET_WRITE_WAIT, so that a copy shows as delivered (and its
+        buttons work) as soon as it is in the chat."""
         while True:
             await self._flush.wait()
             self._flush.clear()
+            busy = len(self._tasks) >= self.config.write_batch
+            wait = self.config.write_wait if busy else QUIET_WRITE_WAIT
             if len(self._outcomes) < self.config.write_batch:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._full.wait(), self.config.write_wait)
+                    await asyncio.wait_for(self._full.wait(), wait)
             self._full.clear()
             await self._apply_outcomes()
 
