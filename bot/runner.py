@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Iterator
@@ -131,6 +132,14 @@ async def _serve(app: Application, settings: Settings, webhook: bool) -> None:
         log.info("long polling %s", settings.telegram_api_base_url)
 
 
+def settle_heap() -> None:
+    """Once started: what start-up made (modules, the administrative units, catalogues) lives
+    as long as the process, so the garbage collector stops walking it at every full collection
+    (~70 ms each on this heap, several a minute while a broadcast runs)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def run_bot(settings: Settings, *, webhook: bool = False) -> None:
     """Run until SIGINT or SIGTERM; a start-up failure raises StartupError."""
     if webhook:
@@ -154,6 +163,7 @@ async def _run(app: Application, settings: Settings, webhook: bool) -> None:
             with bot_api_errors(settings, webhook=True):
                 await _set_webhook(app, settings)
         await start_application(app)
+        settle_heap()
         await app.start()
         try:
             with bot_api_errors(settings, webhook=webhook):

@@ -25,6 +25,11 @@ class DeliveryConfig:
     # Rows being sent at once; most of them wait in the limiter, few are on the wire.
     max_in_flight: int = 200
     lease_seconds: float = 120.0
+    # While at least write_batch rows are in flight, outcomes are recorded in one transaction
+    # per write_batch of them, or after write_wait seconds (else after 20 ms); a crash resends
+    # the copies of outcomes not yet recorded.
+    write_batch: int = 100
+    write_wait: float = 0.25
     # Transient failures (5xx, network, time-outs) retry with exponential backoff capped at
     # backoff_max: 20 attempts span 30 to 55 minutes, so a Telegram outage loses nothing.
     max_attempts: int = 20
@@ -38,6 +43,9 @@ class DeliveryConfig:
     redis_prefix: str = "canhgac:rl"
     # Max times one request waits out a 429 inside the limiter before the error is raised.
     retry_after_attempts: int = 3
+    # Alert copies and their edits posted through the lean client (bot/delivery/fastpath.py)
+    # instead of PTB's request layer; False sends everything through PTB.
+    fast_path: bool = True
 
     @property
     def bulk_global_per_second(self) -> int:

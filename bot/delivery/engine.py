@@ -18,24 +18,25 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.delivery import outbox
 from bot.delivery.config import DeliveryConfig
+from bot.delivery.fastpath import FastApi
 from bot.delivery.files import UploadCache
 from bot.delivery.kinds import KindRegistry, OutgoingKind
 from bot.delivery.limiter import retry_seconds
 from bot.delivery.outbox import Claim
-from bot.delivery.outgoing import Outgoing, Renderer
-from bot.delivery.sending import PartSender, later_parts, to_markup
+from bot.delivery.outgoing import Renderer
+from bot.delivery.sending import PartSender, Rendered, later_parts, to_markup
 from storage.db import SessionFactory
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 __all__ = ["DeliveryEngine", "new_owner_id", "to_markup"]
 UNKNOWN_KINDS_EVERY = 60.0  # seconds between looks for due rows of kinds nobody here knows
+QUIET_WRITE_WAIT = 0.02  # seconds outcomes are gathered when few rows are in flight
 
 
 @dataclass(frozen=True)
@@ -154,12 +155,14 @@ class DeliveryEngine:
         self.owner = owner or new_owner_id()
         self.kinds = kinds if kinds is not None else KindRegistry()
         self.files = UploadCache(sessions)
-        self._parts = PartSender(bot, self.config, self.files)
-        self._cache: dict[tuple[Any, ...], tuple[Outgoing, InlineKeyboardMarkup | None]] = {}
+        self._fast = FastApi(bot) if self.config.fast_path else None
+        self._parts = PartSender(bot, self.config, self.files, self._fast)
+        self._cache: dict[tuple[Any, ...], Rendered] = {}
         self._unknown: set[str] = set()  # kinds seen due here that this process cannot render
         self._unknown_checked = float("-inf")
         self._wake = asyncio.Event()
         self._flush = asyncio.Event()
+        self._full = asyncio.Event()  # a whole write batch is waiting
         self._outcomes: list[_Outcome] = []
         self._settled: set[tuple[str, int]] = set()  # jobs whose first sends got final outcomes
         self._tasks: dict[asyncio.Task[None], Claim] = {}  # task -> the row it works on
@@ -167,6 +170,9 @@ class DeliveryEngine:
         self._writer_task: asyncio.Task[None] | None = None
         self._renew_task: asyncio.Task[None] | None = None
         self._stopping = False
+        # Claim whole batches: each claim sorts the due rows, and each batch's renders share
+        # one lookup of what differs between copies.
+        self._low_water = max(1, min(self.config.batch_size, self.config.max_in_flight // 2))
         self.delivered = 0  # copies sent or edited by this instance
 
     def register(
@@ -205,12 +211,14 @@ class DeliveryEngine:
         if not abort:
             await self._apply_outcomes()
             await self._in_transaction(outbox.release, [c.id for c in unfinished.values()])
+        if self._fast is not None:
+            await self._fast.close()
 
     # -- claiming ------------------------------------------------------------------------
 
     async def _run(self) -> None:
         cfg = self.config
-        low_water = max(1, min(cfg.batch_size, cfg.max_in_flight) // 2)
+        low_water = self._low_water
         while not self._stopping:
             self._wake.clear()
             free = cfg.max_in_flight - len(self._tasks)
@@ -260,7 +268,9 @@ class DeliveryEngine:
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)
-        self._wake.set()
+        # Wake the claims only when a batch fits (not once per copy sent).
+        if not self._tasks or self.config.max_in_flight - len(self._tasks) >= self._low_water:
+            self._wake.set()
 
     async def _renew(self) -> None:
         """Keep the leases of rows in flight (or whose outcome is not yet written) alive."""
@@ -284,12 +294,23 @@ class DeliveryEngine:
         if c.message_id is None and outcome.action in ("done", "fail"):
             self._settled.add((c.kind, c.ref_id))
         self._flush.set()
+        if len(self._outcomes) >= self.config.write_batch:
+            self._full.set()
 
     async def _write(self) -> None:
+        """While a batch is being sent, one transaction per `write_batch` outcomes or per
+        `write_wait` seconds of them (a transaction costs about as much as recording thirty rows
+        in it); otherwise within QUIET_WRITE_WAIT, so that a copy shows as delivered (and its
+        buttons work) as soon as it is in the chat."""
         while True:
             await self._flush.wait()
             self._flush.clear()
-            await asyncio.sleep(0.02)  # gather a batch: one transaction per ~20 ms of results
+            busy = len(self._tasks) >= self.config.write_batch
+            wait = self.config.write_wait if busy else QUIET_WRITE_WAIT
+            if len(self._outcomes) < self.config.write_batch:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), wait)
+            self._full.clear()
             await self._apply_outcomes()
 
     async def _apply_outcomes(self) -> None:
@@ -387,19 +408,20 @@ class DeliveryEngine:
         recording the parts sent before the next one goes out (a crash between parts resends
         none of them). A copy of one message costs no write beyond its batched outcome."""
         kind = self._kind(c.kind)
-        out, markup = await self._render(c, kind, p.chat_id)
+        rendered = await self._render(c, kind, p.chat_id)
+        out = rendered.out
         later = later_parts(out)
         # A copy keeps the parts it was first sent with: an edit adds none (and one that
         # dropped some leaves nothing more to send).
         p.total = min(p.total or 1 + len(later), 1 + len(later))
         if p.message_id is None:
-            p.message_id = await self._parts.send_main(p.chat_id, out, markup, c.priority)
+            p.message_id = await self._parts.send_main(p.chat_id, rendered, c.priority)
             p.is_photo = out.has_caption
             p.sent([p.message_id])
         elif p.edit_due:
             if kind.editable:
                 p.note = await self._parts.edit_main(
-                    p.chat_id, p.message_id, p.is_photo, out, markup, c.priority
+                    p.chat_id, p.message_id, p.is_photo, rendered, c.priority
                 )
             p.edit_due = False
         while not p.complete:
@@ -440,9 +462,7 @@ class DeliveryEngine:
             raise LookupError(f"no outgoing kind {name!r} registered")
         return kind
 
-    async def _render(
-        self, c: Claim, kind: OutgoingKind, chat_id: int
-    ) -> tuple[Outgoing, InlineKeyboardMarkup | None]:
+    async def _render(self, c: Claim, kind: OutgoingKind, chat_id: int) -> Rendered:
         """The content and its keyboard, rendered once per version (and chat, if per_chat)."""
         key = (c.kind, c.ref_id, c.content_version, c.language, chat_id if kind.per_chat else None)
         cached = self._cache.get(key)
@@ -451,8 +471,8 @@ class DeliveryEngine:
         out = await kind.render(c.ref_id, c.language, chat_id)
         if len(self._cache) > 4096:
             self._cache.clear()
-        self._cache[key] = (out, to_markup(out))
-        return self._cache[key]
+        rendered = self._cache[key] = Rendered.of(out)
+        return rendered
 
 
 def _seconds_since(moment: datetime | None) -> float:

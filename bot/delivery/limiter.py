@@ -89,20 +89,27 @@ class FloodGate:
         # (lane, seq) of every grant, newest last; tests read the order.
         self.grants: list[tuple[int, int]] = []
         self.keep_grants = False
+        self._global: dict[tuple[int, bool], Window] = {}  # by (lane, paid): the config's
 
     def windows(self, chat_id: int | None, lane: int, paid: bool) -> tuple[Window, Window | None]:
         """The global window (by lane) and the chat's window for one request."""
+        glob = self._global.get((lane, paid))
+        if glob is None:
+            glob = self._global[(lane, paid)] = self._global_window(lane, paid)
+        if chat_id is None:
+            return glob, None
         c, margin = self.config, self.config.window_margin
+        if chat_id < 0:
+            return glob, Window(f"chat:{chat_id}", 60.0 + margin, c.group_per_minute)
+        return glob, Window(f"chat:{chat_id}", 1.0 + margin, c.private_per_second)
+
+    def _global_window(self, lane: int, paid: bool) -> Window:
+        c = self.config
         reserve = c.interactive_reserve if lane == BULK else 0
         per_second = c.paid_global_per_second if paid else c.global_per_second
         limit = max(1, per_second - reserve)
         burst = max(1, round(limit * c.pace_seconds))
-        glob = Window("paid" if paid else "global", 1.0 + margin, limit, burst)
-        if chat_id is None:
-            return glob, None
-        if chat_id < 0:
-            return glob, Window(f"chat:{chat_id}", 60.0 + margin, c.group_per_minute)
-        return glob, Window(f"chat:{chat_id}", 1.0 + margin, c.private_per_second)
+        return Window("paid" if paid else "global", 1.0 + c.window_margin, limit, burst)
 
     async def acquire(
         self,

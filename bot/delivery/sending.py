@@ -4,6 +4,8 @@ copy), its album and its pin, and edits of the main message."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from telegram import (
@@ -19,6 +21,7 @@ from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
 from bot.delivery.config import DeliveryConfig
+from bot.delivery.fastpath import FastApi, Prepared, members, prepare
 from bot.delivery.files import UploadCache, upload_key
 from bot.delivery.limiter import bulk_args
 from bot.delivery.outgoing import Outgoing, Pin, album_chunks
@@ -44,6 +47,70 @@ def to_markup(out: Outgoing) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows)
 
 
+def markup_json(out: Outgoing) -> dict[str, Any] | None:
+    """The inline keyboard as the Bot API takes it: `to_markup(out).to_dict()`, without PTB."""
+    if not out.buttons:
+        return None
+    return {
+        "inline_keyboard": [
+            [
+                {"text": label, "url": value}
+                if value.startswith(_URL_PREFIXES)
+                else {"text": label, "callback_data": value}
+                for label, value in row
+            ]
+            for row in out.buttons
+        ]
+    }
+
+
+@dataclass
+class Rendered:
+    """A rendering of one copy (shared by every chat when its kind is not per chat): the
+    content, and its PTB keyboard and fast-path bodies, each made at first use."""
+
+    out: Outgoing
+    bodies: dict[str, Prepared] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, out: Outgoing) -> Rendered:
+        return cls(out)
+
+    @cached_property
+    def markup(self) -> InlineKeyboardMarkup | None:
+        """The keyboard as PTB objects (for calls through PTB)."""
+        return to_markup(self.out)
+
+    @property
+    def fast_main(self) -> bool:
+        """Whether the main message is HTML text or a photo by file_id (the hot sends)."""
+        out = self.out
+        return out.copy_of is None and out.document is None and out.photo_data is None
+
+    def body(self, method: str, paid: bool) -> Prepared:
+        """The prepared body of `method` (sendMessage, sendPhoto, editMessageText or
+        editMessageCaption) for this content: what PTB would send, less the chat id."""
+        prepared = self.bodies.get(method)
+        if prepared is None:
+            prepared = self.bodies[method] = prepare(method, self._params(method, paid))
+        return prepared
+
+    def _params(self, method: str, paid: bool) -> dict[str, Any]:
+        out = self.out
+        params: dict[str, Any] = {"parse_mode": ParseMode.HTML.value}
+        if method in ("sendMessage", "editMessageText"):
+            params["text"] = out.text
+            params["link_preview_options"] = {"is_disabled": out.disable_preview}
+        else:
+            params["caption"] = out.text or None
+        if method == "sendPhoto":
+            params["photo"] = out.photo
+        if method.startswith("send") and paid:
+            params["allow_paid_broadcast"] = True
+        params["reply_markup"] = markup_json(out)
+        return params
+
+
 def later_parts(out: Outgoing) -> list[Part]:
     """The parts sent after the main message, in order."""
     parts: list[Part] = list(album_chunks(out.album))
@@ -60,10 +127,17 @@ def _file_refused(exc: BadRequest) -> bool:
 class PartSender:
     """Sends the parts of copies through one bot, as bulk calls under the rate limiter."""
 
-    def __init__(self, bot: ExtBot[Any], config: DeliveryConfig, files: UploadCache) -> None:
+    def __init__(
+        self,
+        bot: ExtBot[Any],
+        config: DeliveryConfig,
+        files: UploadCache,
+        fast: FastApi | None = None,
+    ) -> None:
         self.bot = bot
         self.config = config
         self.files = files
+        self.fast = fast  # None: every call through PTB
 
     def _common(self, priority: int, reply_to: int | None) -> dict[str, Any]:
         args: dict[str, Any] = {"rate_limit_args": bulk_args(priority)}
@@ -73,10 +147,17 @@ class PartSender:
             args["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
         return args
 
-    async def send_main(
-        self, chat_id: int, out: Outgoing, markup: InlineKeyboardMarkup | None, priority: int
-    ) -> int:
+    async def send_main(self, chat_id: int, rendered: Rendered, priority: int) -> int:
         """Send the main message; its message id."""
+        out = rendered.out
+        if self.fast is not None and rendered.fast_main:
+            method = "sendPhoto" if out.photo is not None else "sendMessage"
+            paid = self.config.paid_broadcast
+            reply = _reply_parameters(out.reply_to_message_id)
+            body = rendered.body(method, paid).body(chat_id, members(reply_parameters=reply))
+            result = await self.fast.call(method, body, chat_id, paid=paid, priority=priority)
+            return int(result["message_id"])
+        markup = rendered.markup
         common = {**self._common(priority, out.reply_to_message_id), "reply_markup": markup}
         caption: dict[str, Any] = {"caption": out.text or None, "parse_mode": ParseMode.HTML}
         if out.copy_of is not None:
@@ -173,32 +254,18 @@ class PartSender:
         return sent.message_id
 
     async def edit_main(
-        self,
-        chat_id: int,
-        message_id: int,
-        has_caption: bool,
-        out: Outgoing,
-        markup: InlineKeyboardMarkup | None,
-        priority: int,
+        self, chat_id: int, message_id: int, has_caption: bool, rendered: Rendered, priority: int
     ) -> str | None:
         """Edit the main message (text or caption, and buttons); a note when it is gone."""
-        args: dict[str, Any] = {
-            "chat_id": chat_id,
-            "message_id": message_id,
-            "reply_markup": markup,
-            "rate_limit_args": bulk_args(priority),
-        }
+        out = rendered.out
         try:
-            if out.copy_of is not None and not out.text:  # a copy kept as it was: buttons only
-                await self.bot.edit_message_reply_markup(**args)
-            elif has_caption:
-                await self.bot.edit_message_caption(
-                    caption=out.text or None, parse_mode=ParseMode.HTML, **args
-                )
+            if self.fast is not None and (out.copy_of is None or out.text):
+                method = "editMessageCaption" if has_caption else "editMessageText"
+                body = rendered.body(method, False).body(chat_id, members(message_id=message_id))
+                await self.fast.call(method, body, chat_id, priority=priority)
             else:
-                preview = LinkPreviewOptions(is_disabled=out.disable_preview)
-                await self.bot.edit_message_text(
-                    out.text, parse_mode=ParseMode.HTML, link_preview_options=preview, **args
+                await self._edit_ptb(
+                    chat_id, message_id, has_caption, out, rendered.markup, priority
                 )
         except BadRequest as exc:
             text = exc.message.lower()
@@ -208,6 +275,40 @@ class PartSender:
                 return "message to edit not found"
             raise
         return None
+
+    async def _edit_ptb(
+        self,
+        chat_id: int,
+        message_id: int,
+        has_caption: bool,
+        out: Outgoing,
+        markup: InlineKeyboardMarkup | None,
+        priority: int,
+    ) -> None:
+        args: dict[str, Any] = {
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "reply_markup": markup,
+            "rate_limit_args": bulk_args(priority),
+        }
+        if out.copy_of is not None and not out.text:  # a copy kept as it was: buttons only
+            await self.bot.edit_message_reply_markup(**args)
+        elif has_caption:
+            await self.bot.edit_message_caption(
+                caption=out.text or None, parse_mode=ParseMode.HTML, **args
+            )
+        else:
+            preview = LinkPreviewOptions(is_disabled=out.disable_preview)
+            await self.bot.edit_message_text(
+                out.text, parse_mode=ParseMode.HTML, link_preview_options=preview, **args
+            )
+
+
+def _reply_parameters(message_id: int | None) -> dict[str, Any] | None:
+    """What `ReplyParameters(message_id, allow_sending_without_reply=True)` sends."""
+    if message_id is None:
+        return None
+    return {"message_id": message_id, "allow_sending_without_reply": True}
 
 
 def _sender(

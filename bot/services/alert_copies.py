@@ -71,9 +71,24 @@ async def subscribed_areas(
 @dataclass
 class _Batch:
     chats: set[int] = field(default_factory=set)
-    done: asyncio.Future[Copies | None] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    # One future per render: a cancelled render cancels only its own (cheaper than a shield
+    # per render around one shared future).
+    waiters: list[asyncio.Future[Copies | None]] = field(default_factory=list)
+
+    def settle(self, copies: Copies | None) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(copies)
+
+    def fail(self, exc: BaseException | None) -> None:
+        """Every render still waiting fails with `exc` (is cancelled when None)."""
+        for waiter in self.waiters:
+            if waiter.done():
+                continue
+            if exc is None:
+                waiter.cancel()
+            else:
+                waiter.set_exception(exc)
 
 
 class CopyLookup:
@@ -99,7 +114,9 @@ class CopyLookup:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         batch.chats.add(telegram_chat_id)
-        return await asyncio.shield(batch.done)  # one cancelled render must not cancel all
+        waiter: asyncio.Future[Copies | None] = asyncio.get_running_loop().create_future()
+        batch.waiters.append(waiter)
+        return await waiter
 
     async def _load(self, alert_id: int, batch: _Batch) -> None:
         del self._open[alert_id]  # renders from now on start the next batch
@@ -110,10 +127,9 @@ class CopyLookup:
                 areas = await subscribed_areas(session, self._kind, alert_id, batch.chats)
             copies = None if found is None else Copies(self._describe(found[0]), found[1], areas)
         except asyncio.CancelledError:  # shutting down: the renders waiting stop too
-            batch.done.cancel()
+            batch.fail(None)
             raise
         except Exception as exc:  # every render of the batch fails and is retried
-            batch.done.set_exception(exc)
-            batch.done.exception()  # retrieved here too, in case every render was cancelled
+            batch.fail(exc)
             return
-        batch.done.set_result(copies)
+        batch.settle(copies)
