@@ -70,9 +70,11 @@ class Draft:
 
     token: str
     step: str = "target"
-    target_kind: str | None = None  # "province" | "commune" | "residential"
+    # "country" | "provinces" (the ministry's) | "province" | "commune" | "residential"
+    target_kind: str | None = None
     commune_code: str | None = None
     residential_ids: list[int] = field(default_factory=list)
+    province_codes: list[str] = field(default_factory=list)  # of "provinces", by code
     severity: str | None = None
     category: str | None = None
     text: str | None = None
@@ -115,6 +117,14 @@ class Draft:
         if self.valid_until is not None:
             return datetime.fromisoformat(self.valid_until)
         return now + timedelta(hours=self.validity_hours or VALIDITY_HOURS[0])
+
+    @property
+    def national(self) -> bool:
+        """Sent to more than one province: Confirm is asked a second time, naming the number of
+        groups."""
+        return self.target_kind == "country" or (
+            self.target_kind == "provinces" and len(self.province_codes) > 1
+        )
 
     @property
     def complete(self) -> bool:

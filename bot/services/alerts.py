@@ -21,17 +21,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.areas import AdminUnits, Commune
+from bot.areas import AdminUnits, Commune, Province
 from bot.delivery.kinds import OutgoingKind
 from bot.delivery.outbox import (
     delivery_stats,
-    enqueue,
     enqueue_replies,
+    enqueue_select,
+    job_progress,
     request_edit,
     request_edit_for_chat,
     withdraw_unsent,
 )
-from bot.delivery.outgoing import DeliveryStats, Outgoing, Target
+from bot.delivery.outgoing import DeliveryStats, Outgoing
 from bot.i18n import Catalog
 from bot.services.alert_copies import CopyLookup
 from bot.services.alert_render import (
@@ -51,9 +52,8 @@ from bot.services.alert_types import (
     Draft,
     Severity,
     clip,
-    receives,
 )
-from bot.services.officers import OfficerService, OfficerView, record_audit
+from bot.services.officers import COUNTRY_NAME, OfficerService, OfficerView, record_audit
 from bot.services.tip_links import TipLinks
 from storage.db import SessionFactory
 from storage.models import (
@@ -72,6 +72,7 @@ from storage.models import (
 from storage.queries import alerts as alert_queries
 from storage.queries import areas, groups
 from storage.queries.deliveries import delivered_chat
+from storage.queries.groups import Reach
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -244,6 +245,19 @@ class AlertService:
         found = self._units.search(query, limit=200)
         return [c for c in found if officer.jurisdiction.covers(c)][:8]
 
+    def provinces(self, officer: OfficerView) -> tuple[Province, ...]:
+        """The provinces a national officer may choose among (none for anyone else)."""
+        return self._units.provinces if officer.jurisdiction.national else ()
+
+    def toggle_province(self, officer: OfficerView, draft: Draft, code: str) -> None:
+        """Add or remove a province of a national draft; refused for anyone else and for codes
+        that are no province (button data is untrusted)."""
+        if not officer.jurisdiction.national or self._units.province(code) is None:
+            raise AlertError("compose.outside_jurisdiction")
+        chosen = set(draft.province_codes) ^ {code}
+        draft.target_kind, draft.commune_code, draft.residential_ids = "provinces", None, []
+        draft.province_codes = [p.code for p in self._units.provinces if p.code in chosen]
+
     def choose_commune(self, officer: OfficerView, draft: Draft, code: str) -> Commune:
         """Narrow the draft to one commune; refused outside the jurisdiction."""
         commune = self._units.commune(code)
@@ -261,6 +275,8 @@ class AlertService:
 
     async def target_label(self, officer: OfficerView, draft: Draft) -> str:
         """The area as groups will read it."""
+        if draft.target_kind in ("country", "provinces"):
+            return self._national_label(officer, draft)
         if draft.target_kind == "province":
             return officer.jurisdiction.name
         commune = self._units.commune(draft.commune_code or "")
@@ -272,6 +288,17 @@ class AlertService:
         names = ", ".join(c.name for c in chosen if c.id in draft.residential_ids)
         suffix = f" — {commune.label}"
         return clip(names, AREA_LABEL_LIMIT - len(suffix)) + suffix
+
+    def _national_label(self, officer: OfficerView, draft: Draft) -> str:
+        if not officer.jurisdiction.national:
+            raise AlertError("compose.outside_jurisdiction")
+        if draft.target_kind == "country":
+            return COUNTRY_NAME
+        provinces = [self._units.province(code) for code in draft.province_codes]
+        names = [p.name for p in provinces if p is not None]
+        if not names:
+            raise AlertError("compose.no_province")
+        return clip(", ".join(names), AREA_LABEL_LIMIT)
 
     # -- preview and audience -------------------------------------------------------------
 
@@ -300,34 +327,50 @@ class AlertService:
         draft.stamp_preview(utcnow())
         content = await self.content(officer, draft)
         await self.save_draft(officer.telegram_id, draft)
-        async with self._sessions() as session:
-            audience = await self._audience(session, officer, draft)
-        receiving = sum(1 for _, _, _, minimum in audience if receives(minimum, content.severity))
+        audience = await self.audience(officer, draft, content.severity)
         outgoing = render_alert(self._catalog, lang, content, self._tz)
         outgoing = await self._with_tip_link(outgoing, lang)
-        return outgoing, Audience(receiving, len(audience) - receiving)
+        return outgoing, audience
 
-    async def _audience(
-        self, session: AsyncSession, officer: OfficerView, draft: Draft
-    ) -> list[groups.Member]:
-        """(chats.id, telegram id, language, min severity) of every active subscribed group."""
+    async def audience(self, officer: OfficerView, draft: Draft, severity: Severity) -> Audience:
+        """How many groups the draft reaches and how many of them filter it out, counted in SQL
+        (a national alert's 100,000 groups never pass through Python)."""
+        async with self._sessions() as session:
+            reach = await self._reach(session, officer, draft)
+            receiving, filtered = await groups.audience_counts(session, reach, _filtering(severity))
+        return Audience(receiving, filtered)
+
+    async def _reach(self, session: AsyncSession, officer: OfficerView, draft: Draft) -> Reach:
+        """Which subscribed groups the draft goes to; refused outside the jurisdiction."""
+        where = officer.jurisdiction
+        if draft.target_kind in ("country", "provinces"):
+            self._national_label(officer, draft)  # refuses non-national officers, no province
+            if draft.target_kind == "country":
+                return Reach()
+            return Reach(province_codes=tuple(draft.province_codes))
         if draft.target_kind == "province":
-            return await groups.audience(session, province_code=officer.jurisdiction.code)
+            if where.kind != "province":
+                raise AlertError("compose.outside_jurisdiction")
+            return Reach(province_codes=(where.code,))
         commune = await _commune_area(session, draft.commune_code or "")
-        wanted = None
+        unit = self._units.commune(commune.code or "")
+        if unit is None or not where.covers(unit):
+            raise AlertError("compose.outside_jurisdiction")
         if draft.target_kind == "residential":
-            wanted = [*draft.residential_ids, commune.id or 0]
-        return await groups.audience(session, commune_id=commune.id, area_ids=wanted)
+            return Reach(commune_id=commune.id, area_ids=(*draft.residential_ids, commune.id or 0))
+        return Reach(commune_id=commune.id)
 
     # -- confirm, correct, end ------------------------------------------------------------
 
-    async def confirm(self, officer_id: int, token: str) -> Sent:
+    async def confirm(self, officer_id: int, token: str, *, reconfirmed: bool = False) -> Sent:
         """Write the alert and one delivery row per group, once: a second press sends nothing.
 
-        Raises `PreviewExpired` (nothing written) when the preview is older than ten minutes.
+        Raises `PreviewExpired` (nothing written) when the preview is older than ten minutes,
+        and `AlertError("compose.reconfirm")` for a draft to more than one province that was
+        not confirmed a second time (`reconfirmed`).
         """
         try:
-            confirmed = await self._confirm(officer_id, token)
+            confirmed = await self._confirm(officer_id, token, reconfirmed)
         except IntegrityError:
             confirmed = None
         if confirmed is None:
@@ -343,7 +386,9 @@ class AlertService:
         )
         return sent
 
-    async def _confirm(self, officer_id: int, token: str) -> tuple[Sent, str] | None:
+    async def _confirm(
+        self, officer_id: int, token: str, reconfirmed: bool
+    ) -> tuple[Sent, str] | None:
         officer = await self._officers.officer(officer_id)
         if officer is None:
             raise AlertError("errors.not_officer")
@@ -354,6 +399,8 @@ class AlertService:
             draft = Draft.from_json(row.token, row.step, row.data)
             if draft.preview_expired(utcnow()):
                 raise PreviewExpired
+            if draft.national and not reconfirmed:
+                raise AlertError("compose.reconfirm")
             content = await self.content(officer, draft)
             alert = self._alert_row(officer, draft, content)
             session.add(alert)
@@ -363,14 +410,12 @@ class AlertService:
                 session, alert.id, await _target_areas(session, officer, draft)
             )
             _add_version(session, alert, AlertVersionKind.ORIGINAL, officer_id)
-            audience = await self._audience(session, officer, draft)
-            targets = [
-                Target(tg_id, chat_id, not receives(minimum, content.severity), language)
-                for chat_id, tg_id, language, minimum in audience
-            ]
+            reach = await self._reach(session, officer, draft)
+            rows = groups.audience_rows(reach, _filtering(content.severity))
             priority = content.severity.rank
-            await enqueue(session, ALERT_KIND, alert.id, targets, priority=priority)
-            alert.recipients = sum(1 for t in targets if not t.filtered)
+            await enqueue_select(session, ALERT_KIND, alert.id, rows, priority=priority)
+            written = await job_progress(session, ALERT_KIND, alert.id)
+            alert.recipients = written.pending
             await session.delete(row)
             await record_audit(
                 session,
@@ -380,15 +425,19 @@ class AlertService:
                 alert.recipients,
                 detail=f"{content.severity.value}/{content.category}",
             )
-            sent = Sent(alert.id, alert.recipients, len(targets) - alert.recipients)
+            sent = Sent(alert.id, alert.recipients, written.filtered)
             return sent, await _actor_label(session, officer_id)
 
     def _alert_row(self, officer: OfficerView, draft: Draft, content: AlertContent) -> Alert:
-        targets = {
+        targets: dict[str, object] = {
             "province": officer.jurisdiction.province_code,
             "commune": draft.commune_code,
             "residential": draft.residential_ids,
         }
+        if draft.target_kind == "country":
+            targets = {"country": officer.jurisdiction.code}
+        elif draft.target_kind == "provinces":
+            targets = {"provinces": draft.province_codes}
         return Alert(
             draft_token=draft.token,
             officer_telegram_id=officer.telegram_id,
@@ -546,13 +595,18 @@ class AlertService:
         return alert
 
     async def _may_manage(self, session: AsyncSession, actor: int, alert: Alert) -> bool:
-        """The sender, a superadmin, and the officers of an area the alert was sent to."""
+        """The sender, a superadmin, the ministry's officers, and the officers of an area the
+        alert was sent to; an alert to several provinces only by the ministry."""
         if self._officers.is_superadmin(actor) or actor == alert.officer_telegram_id:
             return True
         officer = await self._officers.officer(actor)
         if officer is None or alert.id is None:
             return False
         where = officer.jurisdiction
+        if where.national:
+            return True
+        if alert.target_kind in ("country", "provinces"):
+            return False
         targets = await alert_queries.targets_of(session, alert.id)
         if where.kind == "province":
             return any(t.province_code == where.code for t in targets)
@@ -728,8 +782,12 @@ async def _actor_label(session: AsyncSession, telegram_id: int) -> str:
 
 
 async def _target_areas(session: AsyncSession, officer: OfficerView, draft: Draft) -> list[Area]:
-    """The rows of the areas the draft is sent to: the province, the commune, or the chosen
-    residential areas of the commune."""
+    """The rows of the areas the draft is sent to: every province or the chosen ones (a
+    national alert), the province, the commune, or the chosen residential areas of the
+    commune."""
+    if draft.target_kind in ("country", "provinces"):
+        codes = None if draft.target_kind == "country" else draft.province_codes
+        return await areas.provinces(session, codes)
     if draft.target_kind == "province":
         province = await areas.area_by_code(session, officer.jurisdiction.code, AreaKind.PROVINCE)
         if province is None:
@@ -740,6 +798,12 @@ async def _target_areas(session: AsyncSession, officer: OfficerView, draft: Draf
         return [commune]
     chosen = set(draft.residential_ids)
     return [a for a in await areas.residential_areas(session, commune.id) if a.id in chosen]
+
+
+def _filtering(severity: Severity) -> list[str]:
+    """The minimum severities of groups that do not receive an alert of `severity` (as
+    `receives` decides; an unknown minimum receives everything)."""
+    return [s.value for s in Severity if s.rank > severity.rank]
 
 
 async def _commune_area(session: AsyncSession, code: str) -> Area:
