@@ -23,8 +23,10 @@ def bot_environment(
     scale: int,
     rate_store: str = "auto",
     redis_url: str | None = None,
+    paid_broadcast: bool = False,
 ) -> dict[str, str]:
-    """The environment of `canhgac run` against the simulator with Telegram's limits × `scale`."""
+    """The environment of `canhgac run` against the simulator with Telegram's limits × `scale`
+    (bulk sends at the paid broadcast limit, 1,000 messages/s, with `paid_broadcast`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(OWN)}
     path = env.get("PYTHONPATH")
     env.update(
@@ -37,6 +39,7 @@ def bot_environment(
         DELIVERY_PRIVATE_PER_SECOND=str(1 * scale),
         DELIVERY_RATE_STORE=rate_store,
         REDIS_URL=redis_url or "",
+        DELIVERY_PAID_BROADCAST="1" if paid_broadcast else "0",
         LOG_LEVEL="WARNING",
     )
     return env

@@ -6,26 +6,31 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
-import os
 import sys
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench.botprocess import BotProcess, bot_environment
 from bench.database import describe, fresh_database
+from bench.measure import (
+    Copies,
+    cpu_seconds,
+    figures,
+    per_message_ms,
+    percentile,
+    print_verdicts,
+)
+from bench.measure import rounded as _round
 from bench.officer import OfficerAtKeyboard
 from bench.ptbloop import LoopJob, run_loop
 from bench.world import BenchWorld, seed
 from bot.areas import AdminUnits
 from simulator import BotApiSimulator, Limits, SimDriver
-from simulator.models import SentRecord, SimChat
+from simulator.models import SimChat
 
 PHU_THO_GROUPS = 3135  # Phú Thọ's count of model security points
 ALERT_TEXT = "Cảnh giác cuộc gọi giả danh công an yêu cầu chuyển tiền"
-SENDS = ("sendMessage", "sendPhoto")
 PROBE_INTERVAL = 0.4
 PROBE_TIMEOUT = 10.0
 GRACE = 1.0  # after the last copy, how long to keep watching for duplicates
@@ -48,38 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="DELIVERY_RATE_STORE of the bot: auto shares the window through Redis or PostgreSQL",
     )
     parser.add_argument("--redis-url", default=None, help="REDIS_URL of the bot (shared window)")
-
-
-@dataclass
-class Copies:
-    """Alert copies seen in the simulator's send log, read incrementally."""
-
-    sim: BotApiSimulator
-    targets: set[int]
-    others: set[int]
-    since: float = 0.0
-    seen: int = 0
-    times: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
-    leaked: list[SentRecord] = field(default_factory=list)
-
-    def scan(self) -> int:
-        """Read new send records; how many target groups have a copy."""
-        records = self.sim.stats.sent
-        for record in records[self.seen :]:
-            if record.method not in SENDS or record.time < self.since:
-                continue
-            if record.chat_id in self.others:
-                self.leaked.append(record)
-            elif record.chat_id in self.targets and self._is_alert(record):
-                self.times[record.chat_id].append(record.time)
-        self.seen = len(records)
-        return len(self.times)
-
-    def _is_alert(self, record: SentRecord) -> bool:
-        chat = self.sim.world.chats.get(record.chat_id)
-        message = chat.messages.get(record.message_id) if chat else None
-        body = (message.text or message.caption or "") if message else ""
-        return ALERT_TEXT in body
 
 
 @dataclass
@@ -125,23 +98,6 @@ def sent_time(sim: BotApiSimulator, group: SimChat, message_id: int) -> float | 
         if record.chat_id == group.id and record.message_id == message_id:
             return record.time
     return None
-
-
-def percentile(values: list[float], share: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU time of a process (Linux /proc), None elsewhere."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -192,7 +148,7 @@ async def broadcast(
     sim = driver.sim
     officer = OfficerAtKeyboard(driver, world.officer)
     audience = await officer.compose(ALERT_TEXT + ".")
-    copies = Copies(sim, {g.id for g in world.targets}, {g.id for g in world.others})
+    copies = Copies(sim, {g.id for g in world.targets}, {g.id for g in world.others}, ALERT_TEXT)
     copies.seen = len(sim.stats.sent)
     before_429, before_sent = sim.stats.http_429, len(sim.stats.sent)
     cpu_before, sim_cpu_before = cpu_seconds(bot.pid), time.process_time()
@@ -262,44 +218,9 @@ def copy_text(driver: SimDriver, world: BenchWorld) -> str:
     return ALERT_TEXT
 
 
-def per_message_ms(cpu_s: float | None, messages: int) -> float | None:
-    """Milliseconds of CPU per message."""
-    return None if cpu_s is None or messages <= 0 else 1000 * cpu_s / messages
-
-
 def scale_limit(sim: BotApiSimulator) -> tuple[int, int]:
     assert sim.limits is not None
     return sim.limits.global_per_second, sim.limits.group_per_minute
-
-
-def figures(copies: Copies, t0: float, limits: tuple[int, int]) -> dict[str, Any]:
-    """Throughput, latency and correctness of the copies."""
-    per_second, per_group = limits
-    groups = len(copies.targets)
-    firsts = sorted(times[0] for times in copies.times.values())
-    delivered = len(firsts)
-    seconds = (firsts[-1] - firsts[0]) if delivered > 1 else None
-    rate = groups / seconds if seconds else None
-    half = firsts[math.ceil(groups / 2) - 1] - t0 if delivered >= math.ceil(groups / 2) else None
-    return {
-        "groups": groups,
-        "seconds": _round(seconds),
-        "msgs_per_s": _round(rate, 1),
-        "limit_per_s": per_second,
-        "limit_per_group_per_min": per_group,
-        "ratio_to_limit": _round(rate / per_second if rate else None, 3),
-        "first_delivery_s": _round(firsts[0] - t0 if firsts else None, 3),
-        "t50_s": _round(half),
-        "t100_s": _round(firsts[-1] - t0 if delivered == groups and firsts else None),
-        "delivered": delivered,
-        "lost": groups - delivered,
-        "duplicates": sum(len(times) - 1 for times in copies.times.values()),
-        "leaked": len(copies.leaked),
-    }
-
-
-def _round(value: float | None, digits: int = 2) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 TARGETS: tuple[tuple[str, str, Any], ...] = (
@@ -313,20 +234,9 @@ TARGETS: tuple[tuple[str, str, Any], ...] = (
 )
 
 
-def verdicts(metrics: dict[str, Any]) -> list[tuple[str, bool, str]]:
-    """PASS/FAIL per target: (key, passed, "value op target")."""
-    found = []
-    for key, op, target in TARGETS:
-        value = metrics.get(key)
-        passed = value is not None and (value >= target if op == ">=" else value <= target)
-        found.append((key, passed, f"{value} {op} {target}"))
-    return found
-
-
 def main(args: argparse.Namespace) -> int:
     """Run, print the JSON line on stdout and the verdicts on stderr; 0 unless it broke."""
     metrics = asyncio.run(run(args))
     print(json.dumps(metrics, ensure_ascii=False), flush=True)
-    lines = [f"  {'PASS' if ok else 'FAIL'}  {key}: {text}" for key, ok, text in verdicts(metrics)]
-    print("broadcast benchmark:\n" + "\n".join(lines), file=sys.stderr)
+    print_verdicts("broadcast", metrics, TARGETS)
     return 0
