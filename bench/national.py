@@ -252,9 +252,8 @@ async def national_alert(
     officer = OfficerAtKeyboard(driver, world.officer)
     audience = await officer.compose(ALERT_TEXT + ".", scope=WHOLE_COUNTRY)
     await driver.press_button(officer.user, officer.chat, CONFIRM, message=audience)
-    question = await officer.wait(
-        after=audience.message_id, predicate=lambda m: _reconfirm_label(m) is not None
-    )
+    # The audience message becomes the second confirmation, naming the number of groups.
+    question = await officer.wait(predicate=lambda m: _reconfirm_label(m) is not None)
     copies = Copies(sim, {g.id for g in world.targets}, {g.id for g in world.others}, ALERT_TEXT)
     copies.seen = before_sent = len(sim.stats.sent)
     before_429 = sim.stats.http_429

@@ -1,12 +1,15 @@
 """Officers compose, send, correct and end alerts in their private chat with the bot.
 
-The draft lives in the database (a restart loses nothing) and its steps are asked with inline
-keyboards; typed input (text, photo, location, a commune's name) is read by `compose_input`, to
-which the private chat's router hands the messages of an officer whose open conversation is
-the draft.
-Button data carry the draft's token, so buttons of an older draft are refused, a button only
-answers the step it asked, and Confirm sends at most once (the alert row is unique per draft
-token). An answered step's message is edited to show the choice.
+The composer is the telegram-free `AlertFlow` behind `services.alerts` (its draft a row of
+`alert_drafts`, so a restart loses nothing, and the officer's open conversation in the private
+chat's router, which hands typed input to `compose_input`). This module turns an update into a
+flow event and a question into a message with buttons:
+
+- Buttons carry "al:<draft token>:<step>:<value>": a button of an older draft is refused, a
+  button only answers the step it was shown for, and Confirm sends at most once (the alert row is
+  unique per draft token; a press of an older draft's Confirm only says it was sent).
+- An answered step's message is edited to show the choice; a question without one (the
+  residential toggles, the preview's edit menu, Cancel) takes the pressed message's place.
 
 A correction shows the current text, previews the corrected copy and waits for Confirm; the
 pending correction is a database row named (id and token) by the Confirm and Cancel buttons.
@@ -14,7 +17,9 @@ pending correction is a database row named (id and token) by the Confirm and Can
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -31,49 +36,39 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.commands import command
 from bot.delivery.engine import to_markup
 from bot.delivery.outgoing import Outgoing
-from bot.services.alert_types import (
-    CAPTION_TEXT_LIMIT,
-    CATEGORIES,
-    TEXT_LIMIT,
-    VALIDITY_HOURS,
-    Draft,
-    Severity,
-)
+from bot.services.alert_flow import CONFIRM, SEND, Event, with_audience
+from bot.services.alert_types import Draft, Step
 from bot.services.alerts import (
     CANCELLED,
     AlertError,
     AlertStatus,
     PreviewExpired,
-    check_text,
 )
 from bot.services.conversations import ConversationKind, OpenConversation
+from bot.services.flow_types import (
+    Choice,
+    Location,
+    Other,
+    Photo,
+    Question,
+    RenderedQuestion,
+    Text,
+    Voice,
+    render_question,
+    translate,
+)
 from bot.services.officers import OfficerView
 from bot.services.prompts import PendingPrompt
-from handlers.base import Context, is_group, language, replace_buttons, services
+from handlers.base import Context, is_group, language, services
 from handlers.private import ask, on_conversation, open_conversation
 from handlers.replies import on_prompt
 
 log = logging.getLogger(__name__)
-STEPS = ("target", "severity", "category", "text", "photo", "location", "validity", "exercise")
+PREFIX = "al"  # al:<draft token>:<step>:<value>: an answer to one question of one draft
 PROMPT_CORRECTION = "alert_correction"
+ANSWER_LIMIT = 200  # characters of a button press's answer
 Row = list[InlineKeyboardButton]
-ComposeAction = Callable[
-    [CallbackQuery, Context, str, OfficerView, Draft, str], Coroutine[Any, Any, None]
-]
 ManageAction = Callable[[CallbackQuery, Chat, Context, str, list[str]], Coroutine[Any, Any, None]]
-
-
-def _button(label: str, draft: Draft, action: str, value: str = "") -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=f"al:{draft.token}:{action}:{value}")
-
-
-def _advance(draft: Draft, done: str) -> None:
-    """Go to the step after `done` (back to the preview when editing from it)."""
-    if draft.editing:
-        draft.step = "preview"
-        return
-    following = STEPS.index(done) + 1
-    draft.step = STEPS[following] if following < len(STEPS) else "preview"
 
 
 async def _officer(update: Update, context: Context) -> OfficerView | None:
@@ -102,105 +97,22 @@ async def start_alert(update: Update, context: Context) -> None:
         await message.reply_text(svc.catalog.t(lang, "errors.not_officer"))
         return
     await open_conversation(chat, context, lang, officer.telegram_id)
-    draft = await svc.alerts.new_draft(officer)
-    await ask_step(chat, context, lang, officer, draft)
+    draft, question = await svc.alerts.start(officer)
+    await show_question(chat, context, lang, officer, draft, question)
 
 
-# -- asking each step ---------------------------------------------------------------------
+# -- showing questions ----------------------------------------------------------------------
 
 
-async def ask_step(
-    chat: Chat, context: Context, lang: str, officer: OfficerView, draft: Draft
+async def show_question(
+    chat: Chat, context: Context, lang: str, officer: OfficerView, draft: Draft, question: Question
 ) -> None:
-    """Send the question of the draft's current step."""
-    svc = services(context)
-    t = svc.catalog.t
-    step = draft.step
-    if step == "preview":
-        await send_preview(chat, context, lang, officer, draft)
+    """Send a question of the draft (the preview: the alert as groups will see it first)."""
+    if question.step is Step.PREVIEW:
+        await send_preview(chat, context, lang, officer, draft, question)
         return
-    if step in ("text", "target_commune"):
-        key = "compose.ask_text" if step == "text" else "compose.ask_commune"
-        await chat.send_message(t(lang, key, limit=TEXT_LIMIT, caption_limit=CAPTION_TEXT_LIMIT))
-        return
-    text, rows = await _step_question(context, lang, officer, draft)
-    await chat.send_message(text, reply_markup=InlineKeyboardMarkup(rows))
-
-
-async def _step_question(
-    context: Context, lang: str, officer: OfficerView, draft: Draft
-) -> tuple[str, list[Row]]:
-    t = services(context).catalog.t
-    step = draft.step
-    if step == "target":
-        return _target_question(context, lang, officer, draft)
-    if step == "commune_scope":
-        commune = services(context).units.commune(draft.commune_code or "")
-        label = commune.label if commune else ""
-        rows = [
-            [_button(t(lang, "compose.btn_whole_commune"), draft, "tcw")],
-            [_button(t(lang, "compose.btn_residential"), draft, "tr")],
-        ]
-        return t(lang, "compose.commune_scope", commune=label), rows
-    if step == "residential":
-        return await _residential_question(context, lang, draft)
-    if step == "severity":
-        rows = [[_button(t(lang, f"severity.{s.value}"), draft, "sv", s.value)] for s in Severity]
-        return t(lang, "compose.ask_severity"), rows
-    if step == "category":
-        buttons = [_button(t(lang, f"category.{c}"), draft, "ct", c) for c in CATEGORIES]
-        return t(lang, "compose.ask_category"), [buttons[i : i + 2] for i in range(0, 8, 2)]
-    if step in ("photo", "location"):
-        return t(lang, f"compose.ask_{step}"), [
-            [_button(t(lang, "compose.btn_skip"), draft, "skp", step)]
-        ]
-    if step == "validity":
-        labels = [
-            t(lang, "compose.hours", n=h) if h < 72 else t(lang, "compose.days", n=h // 24)
-            for h in VALIDITY_HOURS
-        ]
-        row = [
-            _button(label, draft, "vd", str(h))
-            for label, h in zip(labels, VALIDITY_HOURS, strict=True)
-        ]
-        return t(lang, "compose.ask_validity"), [row]
-    rows = [
-        [_button(t(lang, "compose.btn_real"), draft, "ex", "0")],
-        [_button(t(lang, "compose.btn_exercise"), draft, "ex", "1")],
-    ]
-    return t(lang, "compose.ask_exercise"), rows
-
-
-def _target_question(
-    context: Context, lang: str, officer: OfficerView, draft: Draft
-) -> tuple[str, list[Row]]:
-    t = services(context).catalog.t
-    area = officer.jurisdiction.name
-    rows = [[_button(t(lang, "compose.btn_whole", area=area), draft, "tw")]]
-    if officer.jurisdiction.kind == "province":
-        rows.append([_button(t(lang, "compose.btn_one_commune"), draft, "tc")])
-    else:
-        rows.append([_button(t(lang, "compose.btn_residential"), draft, "tr")])
-    return t(lang, "compose.start", jurisdiction=officer.jurisdiction.label), rows
-
-
-async def _residential_question(context: Context, lang: str, draft: Draft) -> tuple[str, list[Row]]:
-    svc = services(context)
-    t = svc.catalog.t
-    choices = await svc.alerts.residential_choices(draft.commune_code or "")
-    if not choices:
-        rows = [[_button(t(lang, "compose.btn_whole_commune"), draft, "tcw")]]
-        return t(lang, "compose.no_residential"), rows
-    rows = [
-        [
-            _button(
-                ("☑️ " if c.id in draft.residential_ids else "⬜ ") + c.name, draft, "rt", str(c.id)
-            )
-        ]
-        for c in choices
-    ]
-    rows.append([_button(t(lang, "compose.btn_done"), draft, "rd")])
-    return t(lang, "compose.choose_residential"), rows
+    rendered = render_question(services(context).catalog, lang, question)
+    await chat.send_message(rendered.text, reply_markup=_keyboard(question, rendered))
 
 
 async def send_outgoing(chat: Chat, out: Outgoing) -> Message:
@@ -212,276 +124,134 @@ async def send_outgoing(chat: Chat, out: Outgoing) -> Message:
 
 
 async def send_preview(
-    chat: Chat, context: Context, lang: str, officer: OfficerView, draft: Draft
+    chat: Chat, context: Context, lang: str, officer: OfficerView, draft: Draft, question: Question
 ) -> None:
     """The alert as groups will see it, then the audience and Confirm / Edit / Cancel."""
     svc = services(context)
-    t = svc.catalog.t
     outgoing, audience = await svc.alerts.preview(officer, draft, lang)
     await send_outgoing(chat, outgoing)
-    rows = [
-        [_button(t(lang, "compose.btn_confirm"), draft, "ok")],
-        [
-            _button(t(lang, "compose.btn_edit"), draft, "ed"),
-            _button(t(lang, "compose.btn_cancel"), draft, "x"),
-        ],
+    question = with_audience(question, audience.recipients, audience.filtered)
+    rendered = render_question(svc.catalog, lang, question)
+    await chat.send_message(rendered.text, reply_markup=_keyboard(question, rendered))
+
+
+def _keyboard(question: Question, rendered: RenderedQuestion) -> InlineKeyboardMarkup | None:
+    prefix = f"{PREFIX}:{question.token}:{question.step.value}:"
+    buttons = [
+        InlineKeyboardButton(label, callback_data=prefix + value)
+        for value, label in rendered.buttons
     ]
-    text = t(lang, "compose.audience", recipients=audience.recipients, filtered=audience.filtered)
-    await chat.send_message(text, reply_markup=InlineKeyboardMarkup(rows))
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(_LAYOUTS.get(question.step, _column)(buttons))
+
+
+def _column(buttons: Row) -> list[Row]:
+    return [[button] for button in buttons]
+
+
+def _pairs(buttons: Row) -> list[Row]:
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+def _first_alone(buttons: Row) -> list[Row]:
+    return [buttons[:1], buttons[1:]]
+
+
+# How each question lays out its buttons (one per row unless named here).
+_LAYOUTS: dict[str, Callable[[Row], list[Row]]] = {
+    Step.CATEGORY: _pairs,  # eight short labels
+    Step.VALIDITY: lambda buttons: [buttons],  # four durations in one row
+    Step.PREVIEW: _first_alone,  # Confirm alone on top, then Edit and Cancel
+    Step.EDIT: _pairs,
+    Step.PROVINCES: _pairs,  # 34 provinces, then Done
+}
+# The presses that send a draft: after sending, pressing them again only says it was sent.
+_SENDING = ((Step.PREVIEW.value, CONFIRM), (Step.RECONFIRM.value, SEND))
+
+
+def _plain(text: str) -> str:
+    """A catalogue text (HTML) as a button press's answer shows it: plain and short."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))[:ANSWER_LIMIT]
 
 
 # -- buttons ------------------------------------------------------------------------------
 
 
 async def press_compose_button(update: Update, context: Context) -> None:
-    """Every composer button: the officer's current draft, matched by its token."""
+    """Every composer button: the officer's current draft, matched by its token and step."""
     query, chat = update.callback_query, update.effective_chat
     if query is None or chat is None or query.data is None:
         return
     svc, lang = services(context), await language(update, context)
-    _, token, action, value = ([*query.data.split(":", 3), "", "", "", ""])[:4]
+    parts = query.data.split(":", 3)
     officer = await _officer(update, context)
-    draft = await svc.alerts.draft(query.from_user.id) if officer else None
-    if officer is None or draft is None or draft.token != token:
-        if action == "ok" and officer is not None:
+    if len(parts) != 4 or officer is None or is_group(chat):
+        await query.answer(svc.catalog.t(lang, "compose.expired"), show_alert=True)
+        return
+    _, token, step, value = parts
+    draft = await svc.alerts.draft(officer.telegram_id)
+    if draft is None or draft.token != token:
+        if (step, value) in _SENDING:  # pressed again after sending
             await _confirm(query, context, lang, officer, token)
             return
         await query.answer(svc.catalog.t(lang, "compose.expired"), show_alert=True)
         return
-    if draft.step not in _ACTION_STEPS.get(action, ()):
-        await query.answer(svc.catalog.t(lang, "compose.stale_button"), show_alert=True)
+    question = await svc.alerts.answer(officer, draft, Choice(value, step))
+    await _show_answer(query, chat, context, lang, officer, draft, question)
+
+
+async def _show_answer(
+    query: CallbackQuery,
+    chat: Chat,
+    context: Context,
+    lang: str,
+    officer: OfficerView,
+    draft: Draft,
+    question: Question,
+) -> None:
+    """A press's result: refused (an alert), sent, or the next question."""
+    catalog = services(context).catalog
+    if question.notice is not None:
+        await query.answer(_plain(translate(catalog, lang, question.notice)), show_alert=True)
         return
-    try:
-        await _COMPOSE_ACTIONS[action](query, context, lang, officer, draft, value)
-    except AlertError as problem:
-        await query.answer(svc.catalog.t(lang, problem.key, **problem.values), show_alert=True)
-    except (KeyError, ValueError):
-        await query.answer(svc.catalog.t(lang, "compose.expired"), show_alert=True)
-
-
-async def _next(
-    query: CallbackQuery,
-    context: Context,
-    lang: str,
-    officer: OfficerView,
-    draft: Draft,
-    chosen: str,
-) -> None:
-    """Save the answered step, show what was chosen in its message, ask the next step."""
-    await services(context).alerts.save_draft(officer.telegram_id, draft)
+    if question.step is Step.CONFIRM:
+        # The flow reaches Confirm for a national draft only through its second question.
+        await _confirm(query, context, lang, officer, draft.token, reconfirmed=draft.national)
+        return
     await query.answer()
-    await query.edit_message_text(chosen)
-    assert query.message is not None
-    await ask_step(query.message.chat, context, lang, officer, draft)
-
-
-def _chosen(context: Context, lang: str, field: str, value: str) -> str:
-    """ "Mức độ: 🟠 CẢNH BÁO ✓": the answer of a step, shown in place of its buttons."""
-    t = services(context).catalog.t
-    return t(lang, "compose.chosen", field=t(lang, f"compose.field_{field}"), value=value)
-
-
-def _pressed_label(query: CallbackQuery) -> str:
-    """The label of the button that was pressed (already in the chat's language)."""
-    message = query.message
-    markup = message.reply_markup if isinstance(message, Message) else None
-    for row in markup.inline_keyboard if markup else ():
-        for button in row:
-            if button.callback_data == query.data:
-                return button.text
-    return ""
-
-
-async def _target_chosen(context: Context, lang: str, officer: OfficerView, draft: Draft) -> str:
-    area = await services(context).alerts.target_label(officer, draft)
-    return _chosen(context, lang, "target", area)
-
-
-async def _whole_jurisdiction(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, _v: str
-) -> None:
-    if officer.jurisdiction.kind == "province":
-        draft.target_kind, draft.commune_code = "province", None
-    else:
-        draft.target_kind, draft.commune_code = "commune", officer.jurisdiction.code
-    draft.residential_ids = []
-    _advance(draft, "target")
-    chosen = await _target_chosen(context, lang, officer, draft)
-    await _next(query, context, lang, officer, draft, chosen)
-
-
-async def _one_commune(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, _v: str
-) -> None:
-    draft.step = "target_commune"
-    chosen = _chosen(context, lang, "target", _pressed_label(query))
-    await _next(query, context, lang, officer, draft, chosen)
-
-
-async def _pick_commune(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, code: str
-) -> None:
-    commune = services(context).alerts.choose_commune(officer, draft, code)
-    draft.step = "commune_scope"
-    chosen = _chosen(context, lang, "target", commune.label)
-    await _next(query, context, lang, officer, draft, chosen)
-
-
-async def _whole_commune(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, _v: str
-) -> None:
-    draft.target_kind, draft.residential_ids = "commune", []
-    _advance(draft, "target")
-    chosen = await _target_chosen(context, lang, officer, draft)
-    await _next(query, context, lang, officer, draft, chosen)
-
-
-async def _choose_residential(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, _v: str
-) -> None:
-    draft.step = "residential"
-    chosen = _chosen(context, lang, "target", _pressed_label(query))
-    await _next(query, context, lang, officer, draft, chosen)
-
-
-async def _toggle_residential(
-    query: CallbackQuery,
-    context: Context,
-    lang: str,
-    officer: OfficerView,
-    draft: Draft,
-    value: str,
-) -> None:
-    area_id = int(value)
-    if area_id in draft.residential_ids:
-        draft.residential_ids.remove(area_id)
-    else:
-        draft.residential_ids.append(area_id)
-    await services(context).alerts.save_draft(officer.telegram_id, draft)
-    _, rows = await _residential_question(context, lang, draft)
-    await query.answer()
-    await replace_buttons(query, InlineKeyboardMarkup(rows))
-
-
-async def _residential_done(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, _v: str
-) -> None:
-    if not draft.residential_ids:
-        raise AlertError("compose.pick_one")
-    draft.target_kind = "residential"
-    _advance(draft, "target")
-    chosen = await _target_chosen(context, lang, officer, draft)
-    await _next(query, context, lang, officer, draft, chosen)
-
-
-async def _skip(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, step: str
-) -> None:
-    if step != draft.step:  # the Skip of a step answered meanwhile by a photo or location
-        raise AlertError("compose.stale_button")
-    if step == "photo":
-        draft.photo_file_id = None
-    else:
-        draft.lat = draft.lon = None
-    _advance(draft, step)
-    skipped = services(context).catalog.t(lang, "compose.skipped")
-    await _next(query, context, lang, officer, draft, _chosen(context, lang, step, skipped))
-
-
-def _category(value: str) -> str:
-    if value not in CATEGORIES:
-        raise ValueError(value)
-    return value
-
-
-def _validity(value: str) -> int:
-    if int(value) not in VALIDITY_HOURS:
-        raise ValueError(value)
-    return int(value)
-
-
-# Buttons that answer one step with one value: action -> (step, draft field, reading the value).
-_CHOICES: dict[str, tuple[str, str, Callable[[str], object]]] = {
-    "sv": ("severity", "severity", lambda v: Severity(v).value),
-    "ct": ("category", "category", _category),
-    "vd": ("validity", "validity_hours", _validity),
-    "ex": ("exercise", "exercise", lambda v: v == "1"),
-}
-
-
-def _choice(action: str) -> ComposeAction:
-    step, field, read = _CHOICES[action]
-
-    async def choose(
-        query: CallbackQuery,
-        context: Context,
-        lang: str,
-        officer: OfficerView,
-        draft: Draft,
-        value: str,
-    ) -> None:
-        setattr(draft, field, read(value))
-        _advance(draft, step)
-        chosen = _chosen(context, lang, step, _pressed_label(query))
-        await _next(query, context, lang, officer, draft, chosen)
-
-    return choose
-
-
-async def _edit_menu(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, _v: str
-) -> None:
-    t = services(context).catalog.t
-    buttons = [_button(t(lang, f"compose.field_{s}"), draft, "ef", s) for s in STEPS]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    await query.answer()
-    await query.edit_message_text(
-        t(lang, "compose.edit_what"), reply_markup=InlineKeyboardMarkup(rows)
-    )
-
-
-async def _edit_field(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, step: str
-) -> None:
-    if step not in STEPS:
-        raise ValueError(step)
-    draft.step, draft.editing = step, True
-    t = services(context).catalog.t
-    chosen = t(
-        lang, "compose.chosen", field=t(lang, "compose.btn_edit"), value=_pressed_label(query)
-    )
-    await _next(query, context, lang, officer, draft, chosen)
-
-
-async def _discard(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, _v: str
-) -> None:
-    await services(context).alerts.discard_draft(officer.telegram_id)
-    await query.answer()
-    await query.edit_message_text(services(context).catalog.t(lang, "compose.cancelled"))
-
-
-async def _confirm_pressed(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, draft: Draft, _v: str
-) -> None:
-    await _confirm(query, context, lang, officer, draft.token)
+    if question.answered is None:  # this question takes the pressed message's place
+        rendered = render_question(catalog, lang, question)
+        await query.edit_message_text(rendered.text, reply_markup=_keyboard(question, rendered))
+        return
+    await query.edit_message_text(translate(catalog, lang, question.answered))
+    await show_question(chat, context, lang, officer, draft, question)
 
 
 async def _confirm(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, token: str
+    query: CallbackQuery,
+    context: Context,
+    lang: str,
+    officer: OfficerView,
+    token: str,
+    reconfirmed: bool = False,
 ) -> None:
     """Send the alert (once); a repeated press only says it was sent; a preview older than ten
     minutes is shown again with a new expiry instead."""
     svc = services(context)
     t = svc.catalog.t
     try:
-        sent = await svc.alerts.confirm(officer.telegram_id, token)
+        sent = await svc.alerts.confirm(officer.telegram_id, token, reconfirmed=reconfirmed)
     except PreviewExpired as problem:
         await query.answer()
         await query.edit_message_text(t(lang, problem.key))
         draft = await svc.alerts.draft(officer.telegram_id)
+        if draft is not None and draft.step is Step.RECONFIRM:  # back to the preview's Confirm
+            draft.step = Step.PREVIEW
+            await svc.alerts.save_draft(officer.telegram_id, draft)
         if draft is not None and query.message is not None:
-            await send_preview(query.message.chat, context, lang, officer, draft)
+            question = await svc.alerts.question(officer, draft)
+            await send_preview(query.message.chat, context, lang, officer, draft, question)
         return
     except AlertError as problem:
         await query.answer(t(lang, problem.key, **problem.values), show_alert=True)
@@ -498,36 +268,6 @@ async def _confirm(
         filtered=sent.filtered,
     )
     await query.edit_message_text(text, reply_markup=manage_keyboard(context, lang, sent.alert_id))
-
-
-# The steps at which each action's button is asked; a press at another step is stale.
-_ACTION_STEPS: dict[str, tuple[str, ...]] = {
-    "tw": ("target",),
-    "tc": ("target",),
-    "tp": ("target_commune",),
-    "tcw": ("commune_scope", "residential"),
-    "tr": ("target", "commune_scope"),
-    "rt": ("residential",),
-    "rd": ("residential",),
-    "skp": ("photo", "location"),
-    **{action: (step,) for action, (step, _, _) in _CHOICES.items()},
-    **{action: ("preview",) for action in ("ed", "ef", "x", "ok")},
-}
-_COMPOSE_ACTIONS: dict[str, ComposeAction] = {
-    "tw": _whole_jurisdiction,
-    "tc": _one_commune,
-    "tp": _pick_commune,
-    "tcw": _whole_commune,
-    "tr": _choose_residential,
-    "rt": _toggle_residential,
-    "rd": _residential_done,
-    "skp": _skip,
-    **{action: _choice(action) for action in _CHOICES},
-    "ed": _edit_menu,
-    "ef": _edit_field,
-    "x": _discard,
-    "ok": _confirm_pressed,
-}
 
 
 # -- typed input --------------------------------------------------------------------------
@@ -548,57 +288,31 @@ async def compose_input(update: Update, context: Context) -> None:
     draft = await svc.alerts.draft(officer.telegram_id)
     if draft is None:
         return
-    t = svc.catalog.t
-    if draft.step == "target_commune":
-        await _typed_commune(message, context, lang, officer, draft)
-        return
-    problem = _take_input(message, draft)
-    if problem is not None:
-        await message.reply_text(t(lang, problem.key, **problem.values))
-        if draft.step == "text":
-            await ask_step(chat, context, lang, officer, draft)
-        return
-    _advance(draft, draft.step)
-    await svc.alerts.save_draft(officer.telegram_id, draft)
-    await ask_step(chat, context, lang, officer, draft)
+    question = await svc.alerts.answer(officer, draft, _event(message))
+    if question.notice is not None:
+        await message.reply_text(translate(svc.catalog, lang, question.notice))
+        if not question.ask_again:  # the question above still stands
+            return
+    await show_question(chat, context, lang, officer, draft, question)
 
 
-def _take_input(message: Message, draft: Draft) -> AlertError | None:
-    """Store what the message brings for the draft's step, or say why it can't be used."""
-    if draft.step == "text":
-        problem = check_text(message.text, draft.photo_file_id is not None)
-        if problem is None:
-            draft.text = (message.text or "").strip()
-        return problem
-    if draft.step == "photo":
-        if not message.photo:
-            return AlertError("compose.not_a_photo")
-        problem = check_text(draft.text, has_photo=True)
-        if problem is None:
-            draft.photo_file_id = message.photo[-1].file_id
-            return None
-        return AlertError("compose.text_too_long_photo", **problem.values)
-    if draft.step == "location":
-        location = message.location or (message.venue.location if message.venue else None)
-        if location is None:
-            return AlertError("compose.not_a_location")
-        draft.lat, draft.lon = location.latitude, location.longitude
-        return None
-    return AlertError("compose.use_buttons")
-
-
-async def _typed_commune(
-    message: Message, context: Context, lang: str, officer: OfficerView, draft: Draft
-) -> None:
-    svc = services(context)
-    query = (message.text or "").strip()
-    found = svc.alerts.communes_in(officer, query) if 2 <= len(query) <= 100 else []
-    if not found:
-        await message.reply_text(svc.catalog.t(lang, "compose.no_commune", query=query[:100]))
-        return
-    rows = [[_button(c.label, draft, "tp", c.code)] for c in found]
-    text = svc.catalog.t(lang, "compose.choose_commune")
-    await message.reply_text(text, reply_markup=InlineKeyboardMarkup(rows))
+def _event(message: Message) -> Event:
+    """The flow event a message brings."""
+    if message.text is not None:
+        return Text(message.text)
+    if message.photo:
+        return Photo(message.photo[-1].file_id)
+    if message.venue is not None:
+        place = message.venue.location
+        return Location(place.latitude, place.longitude, message.venue.title, message.venue.address)
+    if message.location is not None:
+        return Location(message.location.latitude, message.location.longitude)
+    if message.document is not None:  # a file keeps what Telegram strips from photos
+        document = message.document
+        return Photo(document.file_id, as_document=True, mime=document.mime_type)
+    if message.voice is not None:
+        return Voice()
+    return Other()
 
 
 # -- after sending: status, correct, end ----------------------------------------------------

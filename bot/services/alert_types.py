@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from bot.services.flow_types import Label, dump_draft, load_draft
 
 
 class Severity(StrEnum):
@@ -56,6 +57,18 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def text_problem(text: str | None, has_photo: bool) -> Label | None:
+    """None if the text can be sent (a photo's caption is shorter); else why not."""
+    stripped = (text or "").strip()
+    if not stripped:
+        return Label("compose.text_empty")
+    limit = CAPTION_TEXT_LIMIT if has_photo else TEXT_LIMIT
+    if len(stripped) > limit:
+        key = "compose.text_too_long_photo" if has_photo else "compose.text_too_long"
+        return Label(key, {"limit": limit, "length": len(stripped)})
+    return None
+
+
 def receives(min_severity: str, severity: Severity) -> bool:
     """Whether a group with this minimum severity receives an alert of `severity`."""
     try:
@@ -64,17 +77,70 @@ def receives(min_severity: str, severity: Severity) -> bool:
         return True
 
 
+class Step(StrEnum):
+    """The composer's steps (the values are stored in `alert_drafts.step` and button data)."""
+
+    TARGET = "target"
+    COMMUNE = "target_commune"  # a province officer types a commune's name and picks it
+    COMMUNE_SCOPE = "commune_scope"  # the whole commune, or some of its residential areas
+    RESIDENTIAL = "residential"  # residential areas, chosen with toggles, then Done
+    SEVERITY = "severity"
+    CATEGORY = "category"
+    TEXT = "text"
+    PHOTO = "photo"
+    LOCATION = "location"
+    VALIDITY = "validity"
+    EXERCISE = "exercise"
+    PREVIEW = "preview"
+    EDIT = "edit"  # the preview's "which field?" menu
+    DISCARDED = "discarded"  # Cancel pressed: the service deletes the draft
+    PROVINCES = "provinces"  # the ministry's officer toggles provinces, then Done
+    RECONFIRM = "reconfirm"  # Confirm of a national alert, asked again with its group count
+    CONFIRM = "confirm"  # Confirm pressed: the service sends the draft
+
+
+# The fields the preview can edit, in the order they are asked (and shown in the edit menu).
+EDITABLE = (
+    Step.TARGET,
+    Step.SEVERITY,
+    Step.CATEGORY,
+    Step.TEXT,
+    Step.PHOTO,
+    Step.LOCATION,
+    Step.VALIDITY,
+    Step.EXERCISE,
+)
+
+
+class TargetKind(StrEnum):
+    """Who receives the alert."""
+
+    COUNTRY = "country"  # every subscribed group of the country (the ministry's)
+    PROVINCES = "provinces"  # every subscribed group of chosen provinces (the ministry's)
+    PROVINCE = "province"  # every subscribed group of the province
+    COMMUNE = "commune"  # every subscribed group of one commune
+    RESIDENTIAL = "residential"  # groups of some residential areas of one commune
+
+
+@dataclass(frozen=True)
+class ResidentialChoice:
+    """A residential area an alert can be sent to."""
+
+    id: int
+    name: str
+
+
 @dataclass
 class Draft:
     """The alert being composed; serialised as JSON in the drafts table."""
 
     token: str
-    step: str = "target"
-    # "country" | "provinces" (the ministry's) | "province" | "commune" | "residential"
-    target_kind: str | None = None
+    step: Step = Step.TARGET
+    target_kind: str | None = None  # a TargetKind
     commune_code: str | None = None
     residential_ids: list[int] = field(default_factory=list)
-    province_codes: list[str] = field(default_factory=list)  # of "provinces", by code
+    offered_codes: list[str] = field(default_factory=list)  # the last commune search's results
+    province_codes: list[str] = field(default_factory=list)  # of TargetKind.PROVINCES, by code
     severity: str | None = None
     category: str | None = None
     text: str | None = None
@@ -89,16 +155,13 @@ class Draft:
     valid_until: str | None = None
 
     def to_json(self) -> str:
-        data = asdict(self)
-        data.pop("token")
-        data.pop("step")
-        return json.dumps(data, ensure_ascii=False)
+        return dump_draft(self)
 
     @classmethod
     def from_json(cls, token: str, step: str, raw: str) -> Draft:
-        known = set(cls.__dataclass_fields__)
-        data = {k: v for k, v in json.loads(raw or "{}").items() if k in known}
-        return cls(token=token, step=step, **data)
+        """The stored draft; a step this version does not know starts it over."""
+        known = step in set(Step)
+        return load_draft(cls, raw, token=token, step=Step(step) if known else Step.TARGET)
 
     def stamp_preview(self, now: datetime) -> None:
         """Fix the expiry shown by a preview made at `now`."""

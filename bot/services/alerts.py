@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.areas import AdminUnits, Commune, Province
+from bot.areas import AdminUnits, Commune
 from bot.delivery.kinds import OutgoingKind
 from bot.delivery.outbox import (
     delivery_stats,
@@ -35,6 +35,7 @@ from bot.delivery.outbox import (
 from bot.delivery.outgoing import DeliveryStats, Outgoing
 from bot.i18n import Catalog
 from bot.services.alert_copies import CopyLookup
+from bot.services.alert_flow import AlertFlow, Event, Scope, with_groups
 from bot.services.alert_render import (
     ACK_PREFIX,
     MAX_ALERT_NUMBER,
@@ -44,16 +45,19 @@ from bot.services.alert_render import (
     with_tip_button,
 )
 from bot.services.alert_types import (
-    AREA_LABEL_LIMIT,
     CAPTION_TEXT_LIMIT,
     CATEGORIES,
     TEXT_LIMIT,
     AlertContent,
     Draft,
+    ResidentialChoice,
     Severity,
-    clip,
+    Step,
+    TargetKind,
+    text_problem,
 )
-from bot.services.officers import COUNTRY_NAME, OfficerService, OfficerView, record_audit
+from bot.services.flow_types import Question
+from bot.services.officers import OfficerService, OfficerView, record_audit
 from bot.services.tip_links import TipLinks
 from storage.db import SessionFactory
 from storage.models import (
@@ -80,6 +84,7 @@ ALERT_KIND = "alert"
 # A short reply under a group's copy saying it was corrected (the edit itself notifies nobody).
 NOTICE_KIND = "alert_notice"
 ACTIVE, CANCELLED = "active", "cancelled"
+NATIONAL = (TargetKind.COUNTRY, TargetKind.PROVINCES)  # the ministry's targets
 
 
 class AlertError(Exception):
@@ -151,22 +156,10 @@ class Corrected:
     already: bool = False
 
 
-@dataclass(frozen=True)
-class ResidentialChoice:
-    id: int
-    name: str
-
-
 def check_text(text: str | None, has_photo: bool) -> AlertError | None:
     """None if the text can be sent; else the error to show (the step is asked again)."""
-    stripped = (text or "").strip()
-    if not stripped:
-        return AlertError("compose.text_empty")
-    limit = CAPTION_TEXT_LIMIT if has_photo else TEXT_LIMIT
-    if len(stripped) > limit:
-        key = "compose.text_too_long_photo" if has_photo else "compose.text_too_long"
-        return AlertError(key, limit=limit, length=len(stripped))
-    return None
+    problem = text_problem(text, has_photo)
+    return None if problem is None else AlertError(problem.key, **problem.values)
 
 
 class AlertService:
@@ -190,6 +183,7 @@ class AlertService:
         self._officers = officers
         self._notify = notify
         self._copies = CopyLookup(sessions, ALERT_KIND, content_of)
+        self._flow = AlertFlow(units)
         # The rendering every group shares, by content and language (see `render`).
         self._bodies: dict[tuple[AlertContent, str | None], Outgoing] = {}
 
@@ -208,13 +202,52 @@ class AlertService:
 
     # -- drafts ---------------------------------------------------------------------------
 
+    @property
+    def flow(self) -> AlertFlow:
+        return self._flow
+
+    async def start(self, officer: OfficerView) -> tuple[Draft, Question]:
+        """Start composing (replacing an unfinished draft): the draft and its first question."""
+        draft, question = self._flow.start(secrets.token_hex(4), Scope(officer.jurisdiction))
+        await self.save_draft(officer.telegram_id, draft)
+        return draft, question
+
     async def new_draft(self, officer: OfficerView) -> Draft:
         """Start composing (replacing an unfinished draft)."""
-        draft = Draft(token=secrets.token_hex(4))
-        if officer.jurisdiction.kind == "commune":
-            draft.commune_code = officer.jurisdiction.code
-        await self.save_draft(officer.telegram_id, draft)
+        draft, _ = await self.start(officer)
         return draft
+
+    async def scope(self, officer: OfficerView, draft: Draft) -> Scope:
+        """What the composer needs to know for the draft's next event."""
+        code = self._flow.residential_commune(draft)
+        residential = await self.residential_choices(code) if code else []
+        return Scope(officer.jurisdiction, tuple(residential))
+
+    async def question(self, officer: OfficerView, draft: Draft) -> Question:
+        """The question the draft is waiting on."""
+        question = self._flow.question(draft, await self.scope(officer, draft))
+        return await self._counted(officer, draft, question)
+
+    async def answer(self, officer: OfficerView, draft: Draft, event: Event) -> Question:
+        """Apply one event to the draft and keep what it changed: saved, or deleted at Cancel.
+
+        A question with a notice changed nothing. At Confirm the caller calls `confirm`.
+        """
+        question = self._flow.apply(draft, event, await self.scope(officer, draft))
+        if question.step is Step.DISCARDED:
+            await self.discard_draft(officer.telegram_id)
+        elif question.notice is None and question.step is not Step.CONFIRM:
+            await self.save_draft(officer.telegram_id, draft)
+        return await self._counted(officer, draft, question)
+
+    async def _counted(self, officer: OfficerView, draft: Draft, question: Question) -> Question:
+        """The second confirmation of a national alert names how many groups will get it,
+        counted now."""
+        if question.step is not Step.RECONFIRM or question.notice is not None:
+            return question
+        severity = Severity(draft.severity or Severity.INFO.value)
+        audience = await self.audience(officer, draft, severity)
+        return with_groups(question, audience.recipients)
 
     async def draft(self, officer_id: int) -> Draft | None:
         async with self._sessions() as session:
@@ -242,26 +275,19 @@ class AlertService:
 
     def communes_in(self, officer: OfficerView, query: str) -> list[Commune]:
         """Communes of the officer's jurisdiction matching `query`."""
-        found = self._units.search(query, limit=200)
-        return [c for c in found if officer.jurisdiction.covers(c)][:8]
-
-    def provinces(self, officer: OfficerView) -> tuple[Province, ...]:
-        """The provinces a national officer may choose among (none for anyone else)."""
-        return self._units.provinces if officer.jurisdiction.national else ()
+        return self._flow.communes_in(officer.jurisdiction, query)
 
     def toggle_province(self, officer: OfficerView, draft: Draft, code: str) -> None:
-        """Add or remove a province of a national draft; refused for anyone else and for codes
-        that are no province (button data is untrusted)."""
-        if not officer.jurisdiction.national or self._units.province(code) is None:
+        """Select or unselect a province of a national draft (for scripts and tests: officers
+        press the composer's toggles); refused for anyone else and for codes of no province."""
+        if not self._flow.toggle_province(officer.jurisdiction, draft, code):
             raise AlertError("compose.outside_jurisdiction")
-        chosen = set(draft.province_codes) ^ {code}
         draft.target_kind, draft.commune_code, draft.residential_ids = "provinces", None, []
-        draft.province_codes = [p.code for p in self._units.provinces if p.code in chosen]
 
     def choose_commune(self, officer: OfficerView, draft: Draft, code: str) -> Commune:
         """Narrow the draft to one commune; refused outside the jurisdiction."""
-        commune = self._units.commune(code)
-        if commune is None or not officer.jurisdiction.covers(commune):
+        commune = self._flow.commune_in(officer.jurisdiction, code)
+        if commune is None:
             raise AlertError("compose.outside_jurisdiction")
         draft.commune_code, draft.residential_ids = commune.code, []
         return commune
@@ -275,30 +301,17 @@ class AlertService:
 
     async def target_label(self, officer: OfficerView, draft: Draft) -> str:
         """The area as groups will read it."""
-        if draft.target_kind in ("country", "provinces"):
-            return self._national_label(officer, draft)
-        if draft.target_kind == "province":
-            return officer.jurisdiction.name
-        commune = self._units.commune(draft.commune_code or "")
-        if commune is None:
+        if draft.target_kind in NATIONAL and not officer.jurisdiction.national:
             raise AlertError("compose.outside_jurisdiction")
-        if draft.target_kind != "residential":
-            return commune.label
-        chosen = await self.residential_choices(commune.code)
-        names = ", ".join(c.name for c in chosen if c.id in draft.residential_ids)
-        suffix = f" — {commune.label}"
-        return clip(names, AREA_LABEL_LIMIT - len(suffix)) + suffix
-
-    def _national_label(self, officer: OfficerView, draft: Draft) -> str:
-        if not officer.jurisdiction.national:
-            raise AlertError("compose.outside_jurisdiction")
-        if draft.target_kind == "country":
-            return COUNTRY_NAME
-        provinces = [self._units.province(code) for code in draft.province_codes]
-        names = [p.name for p in provinces if p is not None]
-        if not names:
+        residential: list[ResidentialChoice] = []
+        if draft.target_kind == "residential" and draft.commune_code:
+            residential = await self.residential_choices(draft.commune_code)
+        label = self._flow.target_label(draft, Scope(officer.jurisdiction, tuple(residential)))
+        if label is None and draft.target_kind == TargetKind.PROVINCES:
             raise AlertError("compose.no_province")
-        return clip(", ".join(names), AREA_LABEL_LIMIT)
+        if label is None:
+            raise AlertError("compose.outside_jurisdiction")
+        return label
 
     # -- preview and audience -------------------------------------------------------------
 
@@ -343,9 +356,9 @@ class AlertService:
     async def _reach(self, session: AsyncSession, officer: OfficerView, draft: Draft) -> Reach:
         """Which subscribed groups the draft goes to; refused outside the jurisdiction."""
         where = officer.jurisdiction
-        if draft.target_kind in ("country", "provinces"):
-            self._national_label(officer, draft)  # refuses non-national officers, no province
-            if draft.target_kind == "country":
+        if draft.target_kind in NATIONAL:
+            await self.target_label(officer, draft)  # refuses others, and no province chosen
+            if draft.target_kind == TargetKind.COUNTRY:
                 return Reach()
             return Reach(province_codes=tuple(draft.province_codes))
         if draft.target_kind == "province":
@@ -434,9 +447,9 @@ class AlertService:
             "commune": draft.commune_code,
             "residential": draft.residential_ids,
         }
-        if draft.target_kind == "country":
+        if draft.target_kind == TargetKind.COUNTRY:
             targets = {"country": officer.jurisdiction.code}
-        elif draft.target_kind == "provinces":
+        elif draft.target_kind == TargetKind.PROVINCES:
             targets = {"provinces": draft.province_codes}
         return Alert(
             draft_token=draft.token,
@@ -605,7 +618,7 @@ class AlertService:
         where = officer.jurisdiction
         if where.national:
             return True
-        if alert.target_kind in ("country", "provinces"):
+        if alert.target_kind in NATIONAL:
             return False
         targets = await alert_queries.targets_of(session, alert.id)
         if where.kind == "province":
@@ -785,8 +798,8 @@ async def _target_areas(session: AsyncSession, officer: OfficerView, draft: Draf
     """The rows of the areas the draft is sent to: every province or the chosen ones (a
     national alert), the province, the commune, or the chosen residential areas of the
     commune."""
-    if draft.target_kind in ("country", "provinces"):
-        codes = None if draft.target_kind == "country" else draft.province_codes
+    if draft.target_kind in NATIONAL:
+        codes = None if draft.target_kind == TargetKind.COUNTRY else draft.province_codes
         return await areas.provinces(session, codes)
     if draft.target_kind == "province":
         province = await areas.area_by_code(session, officer.jurisdiction.code, AreaKind.PROVINCE)

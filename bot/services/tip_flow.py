@@ -8,15 +8,30 @@ keyboard; everything else — validation, order, what is asked again and why —
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from bot.areas import AdminUnits, Commune
-from bot.i18n import Catalog, Markup
+from bot.services.flow_types import (
+    Choice,
+    Edit,
+    Label,
+    Location,
+    Option,
+    Photo,
+    Question,
+    Skip,
+    Text,
+    Voice,
+    dump_draft,
+    load_draft,
+)
+
+# The shared question types, still importable from here by the tip's handlers and cards.
+from bot.services.flow_types import RenderedQuestion as RenderedQuestion
+from bot.services.flow_types import render_question as render_question
+from bot.services.flow_types import translate as translate
 from bot.services.tip_types import (
     ADDRESS_MAX,
     ADDRESS_MIN,
@@ -66,125 +81,7 @@ SKIP, KEEP, YES, OTHER, DONE, CLEAR, SEND = "skip", "keep", "yes", "other", "don
 ANONYMOUS, NAMED, EDIT_PREFIX = "anonymous", "named", "edit:"
 
 
-# -- events ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A button press; `step` is the step the button was shown for (stale buttons are refused)."""
-
-    value: str
-    step: str | None = None
-
-
-@dataclass(frozen=True)
-class Text:
-    text: str
-
-
-@dataclass(frozen=True)
-class Photo:
-    file_id: str
-    as_document: bool = False
-    mime: str | None = None
-
-
-@dataclass(frozen=True)
-class Location:
-    """A shared location; a venue also has a title and an address."""
-
-    lat: float
-    lon: float
-    title: str | None = None
-    address: str | None = None
-
-
-@dataclass(frozen=True)
-class Voice:
-    """A voice message (never stored: a voice identifies the speaker)."""
-
-
-@dataclass(frozen=True)
-class Skip:
-    pass
-
-
-@dataclass(frozen=True)
-class Edit:
-    step: str
-
-
 Event = Choice | Text | Photo | Location | Voice | Skip | Edit
-
-
-# -- questions ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Label:
-    """A catalogue key and its values; a value may itself be a Label (translated first)."""
-
-    key: str
-    values: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Option:
-    """A button: the value it sends back and its label."""
-
-    value: str
-    label: Label
-
-
-@dataclass(frozen=True)
-class Question:
-    """What to ask next: a catalogue text, buttons, and a notice (why it is asked again)."""
-
-    step: Step
-    text: Label
-    token: str
-    options: tuple[Option, ...] = ()
-    # The label of a reply-keyboard button that shares the location ("📍 Gửi vị trí"), if asked.
-    request_location: Label | None = None
-    notice: Label | None = None
-
-    @property
-    def key(self) -> str:
-        return self.text.key
-
-    @property
-    def values(self) -> Mapping[str, Any]:
-        return self.text.values
-
-
-@dataclass(frozen=True)
-class RenderedQuestion:
-    """A question in one language: texts and (value, label) buttons."""
-
-    text: str
-    buttons: list[tuple[str, str]]
-    location_button: str | None = None
-    notice: str | None = None
-
-
-def translate(catalog: Catalog, lang: str | None, label: Label) -> str:
-    """The label's text, nested labels translated first."""
-    values = {  # a nested label is already HTML (its own values escaped): not escaped again
-        k: Markup(translate(catalog, lang, v)) if isinstance(v, Label) else v
-        for k, v in label.values.items()
-    }
-    return catalog.t(lang, label.key, **values)
-
-
-def render_question(catalog: Catalog, lang: str | None, question: Question) -> RenderedQuestion:
-    """The question as texts to show; the handler only builds the keyboard."""
-    location = question.request_location
-    return RenderedQuestion(
-        text=translate(catalog, lang, question.text),
-        buttons=[(o.value, translate(catalog, lang, o.label)) for o in question.options],
-        location_button=translate(catalog, lang, location) if location else None,
-        notice=translate(catalog, lang, question.notice) if question.notice else None,
-    )
 
 
 # -- the draft ------------------------------------------------------------------------------
@@ -219,16 +116,11 @@ class Draft:
     editing: bool = False  # a step reached from the review returns to the review
 
     def to_json(self) -> str:
-        data = asdict(self)
-        data.pop("token")
-        data.pop("step")
-        return json.dumps(data, ensure_ascii=False)
+        return dump_draft(self)
 
     @classmethod
     def from_json(cls, token: str, step: str, raw: str) -> Draft:
-        known = set(cls.__dataclass_fields__) - {"token", "step"}
-        data = {k: v for k, v in json.loads(raw or "{}").items() if k in known}
-        return cls(token=token, step=Step(step), **data)
+        return load_draft(cls, raw, token=token, step=Step(step))
 
     @property
     def complete(self) -> bool:

@@ -148,7 +148,9 @@ async def test_second_confirm_press_sends_nothing_more(
     await driver.press_button(officer.user, officer.chat, "✅ Xác nhận gửi", message=audience)
     await driver.wait_for(lambda: {g.id for g in groups} <= set(copies(sim)))
     await driver.wait_for(lambda: not sim.unanswered_callbacks())
-    answers = [c.answer for c in sim.callbacks.values() if c.data and c.data.endswith(":ok:")]
+    answers = [
+        c.answer for c in sim.callbacks.values() if c.data and c.data.endswith(":preview:ok")
+    ]
     assert any("không gửi lại" in str(a) for a in answers)
     assert all(copies(sim)[g.id] == 1 for g in groups)
     async with services(runner).sessions() as session:
