@@ -266,10 +266,12 @@ async def national_alert(
     stop = asyncio.Event()
     watch = MemoryWatch(bot.pid, memory_before[0] if memory_before else 0.0)
     watching = asyncio.create_task(watch.run(stop))
-    sent = await driver.wait_for_bot_message(
-        officer.chat, contains="Đã gửi cảnh báo", after=question.message_id, timeout=timeout
-    )
-    confirmed_at = _sent_at(sim, officer.chat, sent) or time.monotonic()
+    try:
+        sent = await driver.wait_for(lambda: _sent_message(driver, officer.chat), timeout=timeout)
+    except TimeoutError:
+        shown = [m.text for m in driver.bot_messages(officer.chat)[-3:]]
+        raise RuntimeError(f"the alert was not sent; the officer's chat ends: {shown}") from None
+    confirmed_at = time.monotonic()  # the wait wakes at every change of the simulated world
     with contextlib.suppress(TimeoutError):
         await driver.wait_for(lambda: copies.scan() >= len(copies.targets), timeout=timeout)
     with contextlib.suppress(TimeoutError):
@@ -310,11 +312,11 @@ def _reconfirm_label(message: SimMessage) -> str | None:
     return None
 
 
-def _sent_at(sim: BotApiSimulator, chat: SimChat, message: SimMessage) -> float | None:
-    """When the simulator accepted this message of the bot."""
-    for record in reversed(sim.stats.sent):
-        if record.chat_id == chat.id and record.message_id == message.message_id:
-            return record.time
+def _sent_message(driver: SimDriver, chat: SimChat) -> SimMessage | None:
+    """The bot's "alert sent" message (the second confirmation, edited), once there."""
+    for message in reversed(driver.bot_messages(chat)):
+        if "Đã gửi cảnh báo" in (message.text or ""):
+            return message
     return None
 
 
