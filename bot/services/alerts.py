@@ -609,7 +609,7 @@ class AlertService:
 
     async def _may_manage(self, session: AsyncSession, actor: int, alert: Alert) -> bool:
         """The sender, a superadmin, the ministry's officers, and the officers of an area the
-        alert was sent to; an alert to several provinces only by the ministry."""
+        alert was sent to; a national alert (the ministry's) only by the ministry."""
         if self._officers.is_superadmin(actor) or actor == alert.officer_telegram_id:
             return True
         officer = await self._officers.officer(actor)
