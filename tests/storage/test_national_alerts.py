@@ -14,11 +14,17 @@ from bot.i18n import load_catalog
 from bot.services.alert_types import Draft
 from bot.services.alerts import AlertError, AlertService
 from bot.services.chats import ChatRef, ChatService
+from bot.services.digest_figures import StatsFigures
+from bot.services.digest_types import DigestConfig
+from bot.services.digests import DigestService, RequestStatus
 from bot.services.officers import OfficerService, OfficerView
+from bot.services.stats import PeriodName, Scope, StatisticsService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.tip_types import TipConfig
 from storage.db import SessionFactory
 from storage.models import Alert, AlertTarget, Area, Delivery
 from storage.queries import alerts as alert_queries
+from storage.types import utcnow
 
 HA_NOI, HAI_PHONG = "01", "31"
 DONG_DA = "00235"
@@ -231,3 +237,36 @@ async def test_correcting_and_ending_a_national_alert(
     assert ended.status == "cancelled"
     status = await alerts.status(MINISTRY, sent.alert_id)
     assert (status.stats.delivered, status.stats.withdrawn, status.stats.filtered) == (2, 2, 1)
+
+
+async def test_figures_and_digests_of_the_ministry(
+    sessions: SessionFactory,
+    small_units: AdminUnits,
+    officers: OfficerService,
+    alerts: AlertService,
+) -> None:
+    """A national alert counts in the country's figures and in each province's; the ministry's
+    officers get no weekly digest (it is made of provinces' and communes' figures)."""
+    await seed_groups(sessions, small_units)
+    officer = await officers.grant(SUPERADMIN, MINISTRY, "VN")
+    draft = await national_draft(alerts, officer)
+    await alerts.confirm(MINISTRY, draft.token, reconfirmed=True)
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    stats = StatisticsService(sessions, small_units, TipConfig(), tz)
+    period = stats.period(PeriodName.DAYS_7)
+    country = await stats.figures(Scope.of_code("VN"), period)
+    assert (country.scope.kind, country.area, country.current.alerts) == ("country", "Toàn quốc", 1)
+    assert country.current.active_groups == 5
+    province = await stats.figures(Scope.province(HAI_PHONG), period)
+    assert province.current.alerts == 1
+    digests = DigestService(
+        sessions,
+        small_units,
+        load_catalog(),
+        DigestConfig("0 8 * * 1", 24),
+        tz,
+        "vi",
+        StatsFigures(stats, small_units, tz),
+    )
+    outcome = await digests.request_private(MINISTRY, utcnow())
+    assert outcome.status is RequestStatus.NONE
