@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bench import broadcast, digest, national, peer
+from bench import broadcast, digest, headroom, national, peer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -17,6 +17,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     peer.add_arguments(
         commands.add_parser("peer", help="the same broadcast by stock PTB with AIORateLimiter")
+    )
+    headroom.add_arguments(
+        commands.add_parser(
+            "headroom", help="a paid broadcast (1,000 msg/s) against a simulator process"
+        )
     )
     digest.add_arguments(
         commands.add_parser("digest", help="a year of figures for Phú Thọ and each commune")
@@ -31,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return digest.main(args)
     if args.benchmark == "national":
         return national.main(args)
+    if args.benchmark == "headroom":
+        return headroom.main(args)
     if args.benchmark == "peer":
         return peer.main(args)
     return 2

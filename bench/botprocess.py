@@ -9,16 +9,28 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 from simulator import BotApiSimulator
+from simulator.remote import RemoteSimulator
 
 REPO = Path(__file__).resolve().parent.parent
 # Variables the bot reads that must come from the benchmark, not from the caller's shell.
 OWN = ("TELEGRAM_", "DATABASE_URL", "DELIVERY_", "REDIS_URL", "WEBHOOK_", "SUPERADMIN_IDS")
 
 
+class Endpoint(Protocol):
+    """Where the bot finds the simulator: in this process or another."""
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+
 def bot_environment(
-    sim: BotApiSimulator,
+    sim: Endpoint,
     database_url: str,
     scale: int,
     rate_store: str = "auto",
@@ -26,7 +38,7 @@ def bot_environment(
     paid_broadcast: bool = False,
 ) -> dict[str, str]:
     """The environment of `canhgac run` against the simulator with Telegram's limits × `scale`
-    (bulk sends at the paid broadcast limit, 1,000 messages/s, with `paid_broadcast`)."""
+    (with `paid_broadcast`, bulk sends use Telegram's paid broadcast: 1,000 msg/s)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(OWN)}
     path = env.get("PYTHONPATH")
     env.update(
@@ -37,9 +49,9 @@ def bot_environment(
         DELIVERY_GLOBAL_PER_SECOND=str(30 * scale),
         DELIVERY_GROUP_PER_MINUTE=str(20 * scale),
         DELIVERY_PRIVATE_PER_SECOND=str(1 * scale),
+        DELIVERY_PAID_BROADCAST="true" if paid_broadcast else "false",
         DELIVERY_RATE_STORE=rate_store,
         REDIS_URL=redis_url or "",
-        DELIVERY_PAID_BROADCAST="1" if paid_broadcast else "0",
         LOG_LEVEL="WARNING",
     )
     return env
@@ -54,7 +66,11 @@ class BotProcess:
         self._dir = tempfile.TemporaryDirectory(prefix="canhgac-bot-")
         self.log_path = Path(self._dir.name) / "bot.log"
 
-    async def start(self, sim: BotApiSimulator, timeout: float) -> None:  # noqa: ASYNC109
+    async def start(
+        self,
+        sim: BotApiSimulator | RemoteSimulator,
+        timeout: float,  # noqa: ASYNC109
+    ) -> None:
         """Launch the bot (cwd: an empty directory, so no stray .env is read) and wait for it
         to publish its commands and long-poll."""
         log = self.log_path.open("wb")
@@ -72,7 +88,7 @@ class BotProcess:
         print(f"bot process: pid {self.process.pid}", file=sys.stderr, flush=True)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while sim.stats.calls["getUpdates"] == 0:
+        while not await _polled(sim):
             if self.process.returncode is not None:
                 raise RuntimeError(f"the bot exited at start:\n{self.log_tail()}")
             if loop.time() > deadline:
@@ -105,3 +121,10 @@ class BotProcess:
 
     def cleanup(self) -> None:
         self._dir.cleanup()
+
+
+async def _polled(sim: BotApiSimulator | RemoteSimulator) -> bool:
+    """Whether the bot has called getUpdates yet."""
+    if isinstance(sim, BotApiSimulator):
+        return sim.stats.calls["getUpdates"] > 0
+    return bool((await sim.stats())["calls"].get("getUpdates"))

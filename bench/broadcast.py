@@ -13,17 +13,18 @@ from typing import Any
 
 from bench.botprocess import BotProcess, bot_environment
 from bench.database import describe, fresh_database
-from bench.measure import (
-    Copies,
+from bench.measure import Copies
+from bench.officer import OfficerAtKeyboard
+from bench.ptbloop import LoopJob, run_loop
+from bench.report import (
+    Target,
     cpu_seconds,
     figures,
     per_message_ms,
     percentile,
-    print_verdicts,
+    verdict_lines,
 )
-from bench.measure import rounded as _round
-from bench.officer import OfficerAtKeyboard
-from bench.ptbloop import LoopJob, run_loop
+from bench.report import rounded as _round
 from bench.world import BenchWorld, seed
 from bot.areas import AdminUnits
 from simulator import BotApiSimulator, Limits, SimDriver
@@ -223,7 +224,7 @@ def scale_limit(sim: BotApiSimulator) -> tuple[int, int]:
     return sim.limits.global_per_second, sim.limits.group_per_minute
 
 
-TARGETS: tuple[tuple[str, str, Any], ...] = (
+TARGETS: tuple[Target, ...] = (
     ("ratio_to_limit", ">=", 0.95),
     ("http_429_pct", "<=", 0.1),
     ("first_delivery_s", "<=", 1.0),
@@ -238,5 +239,5 @@ def main(args: argparse.Namespace) -> int:
     """Run, print the JSON line on stdout and the verdicts on stderr; 0 unless it broke."""
     metrics = asyncio.run(run(args))
     print(json.dumps(metrics, ensure_ascii=False), flush=True)
-    print_verdicts("broadcast", metrics, TARGETS)
+    print(verdict_lines("broadcast benchmark", metrics, TARGETS), file=sys.stderr)
     return 0

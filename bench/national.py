@@ -21,17 +21,9 @@ from sqlmodel import col
 
 from bench.botprocess import BotProcess, bot_environment
 from bench.database import describe, fresh_database
-from bench.measure import (
-    Copies,
-    Target,
-    cpu_seconds,
-    figures,
-    memory_mb,
-    per_message_ms,
-    print_verdicts,
-    rounded,
-)
+from bench.measure import Copies, memory_mb
 from bench.officer import CONFIRM, OfficerAtKeyboard, has_button
+from bench.report import Target, cpu_seconds, figures, per_message_ms, rounded, verdict_lines
 from bot.areas import AdminUnits
 from bot.services.area_sync import sync_admin_units
 from bot.services.officers import CLI_ACTOR, COUNTRY_CODE, OfficerService
@@ -353,5 +345,5 @@ def main(args: argparse.Namespace) -> int:
     """Run, print the JSON line on stdout and the verdicts on stderr; 0 unless it broke."""
     metrics = asyncio.run(run(args))
     print(json.dumps(metrics, ensure_ascii=False), flush=True)
-    print_verdicts("national", metrics, TARGETS)
+    print(verdict_lines("national benchmark", metrics, TARGETS), file=sys.stderr)
     return 0

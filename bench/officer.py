@@ -5,11 +5,13 @@ Shared by the broadcast benchmark and the end-to-end tests.
 
 from __future__ import annotations
 
+import inspect
 import re
 import time
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from simulator import SimDriver
-from simulator.models import SimChat, SimMessage, SimUser
+from simulator.models import SimMessage, SimUser
 
 STEP_TIMEOUT = 15.0
 CONFIRM = "✅ Xác nhận gửi"
@@ -18,7 +20,34 @@ CONFIRM_CORRECTION = "✅ Xác nhận đính chính"
 CANCEL_CORRECTION = "✖️ Huỷ, giữ nội dung cũ"
 
 
-def has_button(message: SimMessage, label: str) -> bool:
+class Driver(Protocol):
+    """What the officer needs of a driver: `simulator.SimDriver` (a simulator in this process)
+    or `simulator.remote.RemoteDriver` (one in another process, whose `last_bot_message` is a
+    coroutine). Chats and messages are theirs: `SimChat`/`SimMessage` or the remote ones."""
+
+    def private_chat(self, user: SimUser) -> Any: ...
+
+    async def start_private(self, user: SimUser, payload: str | None = None) -> Any: ...
+
+    async def send_text(self, user: SimUser, chat: Any, text: str, reply_to: Any = None) -> Any: ...
+
+    async def press_button(
+        self, user: SimUser, chat: Any, label: str, message: Any = None
+    ) -> str: ...
+
+    def last_bot_message(self, chat: Any) -> Any: ...
+
+    async def wait_for_bot_message(
+        self,
+        chat: Any,
+        contains: str | None = None,
+        predicate: Callable[[Any], bool] | None = None,
+        after: int | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> Any: ...
+
+
+def has_button(message: Any, label: str) -> bool:
     return any(label in row for row in message.buttons) and not message.deleted
 
 
@@ -26,16 +55,27 @@ class OfficerAtKeyboard:
     """Drives the composer: /canhbao, scope, severity, category, text, skips, validity; and
     corrections: Đính chính, the reply with the new text, the preview's question."""
 
-    def __init__(self, driver: SimDriver, user: SimUser) -> None:
+    def __init__(self, driver: Driver, user: SimUser) -> None:
         self.driver, self.user = driver, user
-        self.chat: SimChat = driver.private_chat(user)
+        self.chat = driver.private_chat(user)
 
-    async def wait(self, **kw: object) -> SimMessage:
-        return await self.driver.wait_for_bot_message(self.chat, timeout=STEP_TIMEOUT, **kw)  # type: ignore[arg-type]
+    async def wait(self, **kw: Any) -> SimMessage:
+        found: SimMessage = await self.driver.wait_for_bot_message(
+            self.chat, timeout=STEP_TIMEOUT, **kw
+        )
+        return found
+
+    async def last_message(self) -> SimMessage | None:
+        """The bot's newest message in the officer's chat."""
+        found = self.driver.last_bot_message(self.chat)
+        if inspect.isawaitable(found):
+            found = await found
+        last: SimMessage | None = found
+        return last
 
     async def open(self) -> None:
         """The officer opens the private chat (/start) and reads the welcome."""
-        before = self.driver.last_bot_message(self.chat)
+        before = await self.last_message()
         await self.driver.start_private(self.user)
         await self.wait(contains="Canh Gác", after=before.message_id if before else None)
 
@@ -85,7 +125,7 @@ class OfficerAtKeyboard:
 
     async def ask_correction(self) -> SimMessage:
         """Press Đính chính under the sent alert; the prompt showing the current text."""
-        before = self.driver.last_bot_message(self.chat)
+        before = await self.last_message()
         await self.press(CORRECT)
         return await self.wait(
             predicate=lambda m: m.force_reply, after=before.message_id if before else None

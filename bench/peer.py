@@ -13,8 +13,9 @@ import json
 from collections import Counter
 from typing import Any
 
-from bench.broadcast import ALERT_TEXT, PHU_THO_GROUPS, per_message_ms
+from bench.broadcast import ALERT_TEXT, PHU_THO_GROUPS
 from bench.ptbloop import LoopJob, run_loop
+from bench.report import per_message_ms
 from simulator import BotApiSimulator, Limits, SimDriver
 
 VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (

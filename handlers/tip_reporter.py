@@ -15,16 +15,16 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.services.prompts import PendingPrompt
 from bot.services.tip_cards import REPORTER_PREFIX, ReporterButton, parse_press
 from bot.services.tip_flow import Label, translate
+from bot.services.tip_outbox import TipOutbox
 from bot.services.tip_types import tip_number
-from bot.services.tips import Refused
+from bot.services.tips import Refused, Relayed
 from handlers.base import Context, is_group, language, replace_buttons, services
 from handlers.private import ask
+from handlers.relay import relay_answer
 from handlers.replies import on_prompt
 
 log = logging.getLogger(__name__)
 PROMPT_ANSWER = "tip_answer"  # the reporter's answer to the officers; payload: the tip id
-# Problems a second try can fix: the prompt stays open for it.
-_TEXT_PROBLEMS = ("tips.relay.empty", "tips.relay.too_long")
 
 
 def _say(context: Context, lang: str, label: Label) -> str:
@@ -61,23 +61,12 @@ async def press_reporter_button(update: Update, context: Context) -> None:
 
 async def answer_officers(update: Update, context: Context, pending: PendingPrompt) -> None:
     """The reporter's words: through the outbox to the officers, who never see who wrote."""
-    user, message = update.effective_user, update.effective_message
-    if user is None or message is None or not pending.payload.isdigit():
-        return
-    svc, lang = services(context), await language(update, context)
-    tip_id = int(pending.payload)
-    sent = await svc.tip_outbox.to_officers(user.id, tip_id, message.text or "")
-    if isinstance(sent, Refused):
-        await message.reply_text(_say(context, lang, sent.notice))
-        if sent.notice.key not in _TEXT_PROBLEMS:
-            await svc.prompts.forget(pending.chat_id, pending.message_id)
-        return
-    await svc.prompts.forget(pending.chat_id, pending.message_id)
-    log.info(
-        "tip %s: reporter message %s relayed (update %s)", tip_id, sent.message_id, update.update_id
-    )
+    await relay_answer(update, context, pending, TipOutbox.to_officers, _answer_sent, "reporter")
+
+
+def _answer_sent(sent: Relayed) -> Label:
     key = "tips.reporter.answer_sent" if sent.officers else "tips.reporter.answer_kept"
-    await message.reply_text(svc.catalog.t(lang, key, number=sent.number))
+    return Label(key, {"number": sent.number})
 
 
 def register(app: Application) -> None:

@@ -30,16 +30,16 @@ from bot.services.tip_cards import (
     parse_press,
 )
 from bot.services.tip_flow import Label, translate
+from bot.services.tip_outbox import TipOutbox
 from bot.services.tip_types import tip_number
-from bot.services.tips import Refused, TipFilter, TriageChanged
+from bot.services.tips import Refused, Relayed, TipFilter, TriageChanged
 from handlers.base import Context, group_command, is_group, language, services
 from handlers.private import ask
+from handlers.relay import relay_answer
 from handlers.replies import on_prompt
 
 log = logging.getLogger(__name__)
 PROMPT_REPLY = "tip_reply"  # the officer's message to a tip's reporter; payload: the tip id
-# Problems a second try can fix: the prompt stays open for it.
-_TEXT_PROBLEMS = ("tips.relay.empty", "tips.relay.too_long")
 
 
 def _say(context: Context, lang: str, label: Label) -> str:
@@ -144,22 +144,11 @@ async def _ask_reply(
 
 async def answer_reply(update: Update, context: Context, pending: PendingPrompt) -> None:
     """The officer's words: through the outbox to the reporter (who stays unknown to them)."""
-    user, message = update.effective_user, update.effective_message
-    if user is None or message is None or not pending.payload.isdigit():
-        return
-    svc, lang = services(context), await language(update, context)
-    tip_id = int(pending.payload)
-    sent = await svc.tip_outbox.to_reporter(user.id, tip_id, message.text or "")
-    if isinstance(sent, Refused):
-        await message.reply_text(_say(context, lang, sent.notice))
-        if sent.notice.key not in _TEXT_PROBLEMS:
-            await svc.prompts.forget(pending.chat_id, pending.message_id)
-        return
-    await svc.prompts.forget(pending.chat_id, pending.message_id)
-    log.info(
-        "tip %s: officer message %s relayed (update %s)", tip_id, sent.message_id, update.update_id
-    )
-    await message.reply_text(svc.catalog.t(lang, "tips.card.reply_sent", number=sent.number))
+    await relay_answer(update, context, pending, TipOutbox.to_reporter, _reply_sent, "officer")
+
+
+def _reply_sent(sent: Relayed) -> Label:
+    return Label("tips.card.reply_sent", {"number": sent.number})
 
 
 async def _ask_block(

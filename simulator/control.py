@@ -14,8 +14,8 @@ from typing import Any, NoReturn
 from aiohttp import web
 
 from simulator.driver import SimDriver
-from simulator.models import CallbackRecord, SimChat, SimMessage, SimUser
-from simulator.server import BotApiSimulator
+from simulator.models import CallbackRecord, SentRecord, SimChat, SimMessage, SimUser
+from simulator.server import BotApiSimulator, json_response
 
 PRESS_WAIT = 5.0  # seconds /_sim/press waits for the bot's answer unless told otherwise
 PRESS_WAIT_MAX = 30.0
@@ -149,8 +149,11 @@ class ControlApi:
         """The aiohttp routes to add to the simulator's app."""
         return [
             web.get("/_sim/state", self.state),
+            web.get("/_sim/stats", self.stats),
+            web.get("/_sim/sent", self.sent),
             web.post("/_sim/users", self.create_user),
             web.post("/_sim/groups", self.create_group),
+            web.post("/_sim/groups/many", self.create_groups),
             web.post("/_sim/start", self.start_private),
             web.post("/_sim/bot/add", self.add_bot),
             web.post("/_sim/bot/remove", self.remove_bot),
@@ -209,21 +212,83 @@ class ControlApi:
         user = self.driver.create_user(f.text("first_name"), f.optional_text("username"), language)
         return _json(_user(user))
 
+    async def stats(self, request: web.Request) -> web.Response:
+        """The counters alone (cheap to poll): calls, errors, 429s, sends, violations."""
+        sim = self.sim
+        return _json(
+            {
+                "calls": dict(sim.stats.calls),
+                "errors": {str(k): v for k, v in sim.stats.errors.items()},
+                "http_429": sim.stats.http_429,
+                "sent": len(sim.stats.sent),
+                "violations": len(sim.violations),
+                "response_errors": len(sim.response_errors),
+            }
+        )
+
+    async def sent(self, request: web.Request) -> web.Response:
+        """?offset=N[&limit=M][&text=1] -> the send log from record N on: {"offset", "next",
+        "records": [{"time" (the simulator's time.monotonic()), "chat_id", "message_id",
+        "method", "text"? (the message's text or caption)}]}; read on from "next"."""
+        query = Fields(dict(request.query))
+        offset = query.integer("offset") if query.has("offset") else 0
+        if offset < 0:
+            _bad("offset", 'field "offset" must be at least 0')
+        records = self.sim.stats.sent[offset:]
+        if query.has("limit"):
+            limit = query.integer("limit")
+            if limit < 1:
+                _bad("limit", 'field "limit" must be at least 1')
+            records = records[:limit]
+        with_text = query.values.get("text") in ("1", "true")
+        found = [self._record(r, with_text) for r in records]
+        return _json({"offset": offset, "next": offset + len(found), "records": found})
+
+    def _record(self, record: SentRecord, with_text: bool) -> dict[str, Any]:
+        data: dict[str, Any] = record._asdict()
+        if with_text:
+            message = self.sim.world.message(record.chat_id, record.message_id)
+            data["text"] = (message.text or message.caption) if message else None
+        return data
+
     async def create_group(self, request: web.Request) -> web.Response:
-        """{"title", "members": [ids], "admins": [ids], "supergroup"?} -> chat."""
+        """{"title", "members": [ids], "admins": [ids], "supergroup"?, "with_bot"?} -> chat.
+
+        `with_bot`: the bot is already a member (no join updates), as SimDriver.create_group."""
         f = await Fields.of(request)
+        return _json(_chat(self._group(f)))
+
+    async def create_groups(self, request: web.Request) -> web.Response:
+        """{"groups": [{the fields of /_sim/groups}, ...]} -> {"ids": [...]}, in order."""
+        f = await Fields.of(request)
+        specs = f.values.get("groups")
+        if not isinstance(specs, list) or not all(isinstance(g, dict) for g in specs):
+            _bad("groups", 'field "groups" must be a list of objects')
+        checked = [Fields(g) for g in specs]
+        for group in checked:  # every one is checked before any is created
+            self._group_people(group)
+            group.text("title")
+        return _json({"ids": [self._group(g).id for g in checked]})
+
+    def _group_people(self, f: Fields) -> dict[str, list[SimUser]]:
         users = self.sim.world.users
+        people: dict[str, list[SimUser]] = {}
         for name in ("members", "admins"):
             for user_id in f.integers(name):
                 if user_id not in users:
                     _bad(name, f"no user {user_id}")
-        chat = self.driver.create_group(
+            people[name] = [users[i] for i in f.integers(name)]
+        return people
+
+    def _group(self, f: Fields) -> SimChat:
+        people = self._group_people(f)
+        return self.driver.create_group(
             f.text("title"),
-            members=[users[i] for i in f.integers("members")],
-            admins=[users[i] for i in f.integers("admins")],
+            members=people["members"],
+            admins=people["admins"],
             supergroup=bool(f.values.get("supergroup")),
+            with_bot=bool(f.values.get("with_bot")),
         )
-        return _json(_chat(chat))
 
     async def start_private(self, request: web.Request) -> web.Response:
         """{"user_id", "payload"?} -> the private chat."""
@@ -327,4 +392,4 @@ class ControlApi:
 
 
 def _json(data: Any) -> web.Response:
-    return web.json_response(data, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    return json_response(data)

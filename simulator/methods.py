@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import re
 import time
@@ -46,6 +47,7 @@ _BUTTON_ACTIONS = (
     "callback_game",
     "pay",
 )
+_BUTTON_ACTION_SET = frozenset(_BUTTON_ACTIONS)
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 _PARSERS: dict[str, Callable[[str], tuple[str, list[dict[str, Any]]]]] = {
     "html": parse_html,
@@ -128,9 +130,10 @@ def formatted(
         text, entities = raw, list(p.get(entities_key) or [])
     elif mode.lower() in _PARSERS:
         try:
-            text, entities = _PARSERS[mode.lower()](raw)
+            text, parsed = _parse(mode.lower(), raw)
         except EntityParseError as exc:
             raise bad_request(f"can't parse entities: {exc}", violation=True) from exc
+        entities = [dict(e) for e in parsed]
     else:
         raise bad_request("unsupported parse_mode", violation=True)
     if key == "text" and not text.strip():
@@ -141,12 +144,18 @@ def formatted(
     return text, entities
 
 
+@functools.lru_cache(maxsize=256)
+def _parse(mode: str, raw: str) -> tuple[str, tuple[dict[str, Any], ...]]:
+    """Text and entities of a formatted text: a broadcast parses the same body many times."""
+    text, entities = _PARSERS[mode](raw)
+    return text, tuple(entities)
+
+
 def check_markup(markup: dict[str, Any] | None) -> None:
     """Inline keyboard rules the JSON schema cannot express."""
     for row in (markup or {}).get("inline_keyboard", []):
         for button in row:
-            actions = [a for a in _BUTTON_ACTIONS if a in button]
-            if len(actions) != 1:
+            if len(_BUTTON_ACTION_SET.intersection(button)) != 1:
                 raise bad_request(
                     "can't parse inline keyboard button: InlineKeyboardButton must have "
                     "exactly one optional field",
@@ -239,6 +248,7 @@ async def get_updates(sim: BotApiSimulator, p: dict[str, Any]) -> list[dict[str,
     # A newer getUpdates ends an older one with 409, as Telegram does.
     sim.poll_generation += 1
     generation = sim.poll_generation
+    world.notify_updates()
     world.notify()
     if "allowed_updates" in p:
         world.allowed_updates = list(p["allowed_updates"]) or None
@@ -248,7 +258,7 @@ async def get_updates(sim: BotApiSimulator, p: dict[str, Any]) -> list[dict[str,
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(float(p.get("timeout") or 0), 0.0)
     while True:
-        changed = world.changed_event()
+        changed = world.updates_event()
         batch = world.pending(limit)
         left = deadline - loop.time()
         if generation != sim.poll_generation:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 from aiohttp import web
 
 from simulator.methods import ATTACHMENTS, HANDLERS
@@ -143,6 +143,7 @@ class BotApiSimulator:
     async def stop(self) -> None:
         """Release hanging long polls, stop webhook delivery and the server."""
         self.stopping = True
+        self.world.notify_updates()
         self.world.notify()
         task = self._webhook_task
         self.set_webhook(None)
@@ -180,7 +181,7 @@ class BotApiSimulator:
         backoff = 0.05
         async with aiohttp.ClientSession() as session:
             while not self.stopping:
-                changed = self.world.changed_event()
+                changed = self.world.updates_event()
                 batch = self.world.pending(1)
                 if not batch:
                     with contextlib.suppress(TimeoutError):
@@ -238,13 +239,13 @@ class BotApiSimulator:
         if errors:
             log.error("simulator answered %s off-spec: %s", method, errors)
             self.response_errors.append(f"{method}: {'; '.join(errors)}")
-        return web.json_response({"ok": True, "result": result}, dumps=_dumps)
+        return json_response({"ok": True, "result": result})
 
     def _error(self, exc: ApiError) -> web.Response:
         self.stats.errors[exc.status] += 1
         if exc.status == 429:
             self.stats.http_429 += 1
-        return web.json_response(exc.body(), status=exc.status, dumps=_dumps)
+        return json_response(exc.body(), status=exc.status)
 
     async def _call(self, method: str, raw: dict[str, Any], form: bool) -> Any:
         chat_id = _chat_id_of(raw)
@@ -303,12 +304,12 @@ class BotApiSimulator:
 
 async def _read_params(request: web.Request) -> tuple[dict[str, Any], bool]:
     """Request parameters and whether they came form-encoded (strings to coerce)."""
-    raw: dict[str, Any] = dict(request.query)
+    raw: dict[str, Any] = dict(request.query) if request.query_string else {}
     if not request.body_exists:
         return raw, True
     if request.content_type == "application/json":
         try:
-            body = await request.json()
+            body = orjson.loads(await request.read())
         except ValueError as exc:
             raise bad_request("can't parse JSON body", violation=True) from exc
         if not isinstance(body, dict):
@@ -356,5 +357,6 @@ def _printable(raw: dict[str, Any]) -> dict[str, Any]:
     return {k: (f"<file {v.filename}>" if isinstance(v, Upload) else v) for k, v in raw.items()}
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """A JSON answer (UTF-8, not ASCII-escaped), encoded by orjson."""
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
+import orjson
+
 _CONST_RE = re.compile(r'(?:always|must be)\s+[“"]?([a-z_]+)[”"]?')
 _DISCRIMINATORS = ("type", "status", "source")
 _INT_RE = re.compile(r"-?\d+")
+# A compiled check: whether a value matches (the error messages come from the full walk).
+Check = Callable[[Any], bool]
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ class Spec:
         self.types: dict[str, Any] = data["types"]
         self._lower = {name.lower(): name for name in self.methods}
         self._constants = {name: self._type_constants(t) for name, t in self.types.items()}
+        self._fields: dict[str, dict[str, dict[str, Any]]] = {}
+        self._checks: dict[str, Check] = {}
+        self._unions: dict[tuple[str, ...], Check] = {}
 
     @staticmethod
     def _type_constants(t: dict[str, Any]) -> dict[str, str]:
@@ -52,9 +59,13 @@ class Spec:
         return list(self.methods[method].get("returns", []))
 
     def fields(self, name: str) -> dict[str, dict[str, Any]]:
-        """Fields of a method or type, by name."""
-        obj = self.methods.get(name) or self.types[name]
-        return {f["name"]: f for f in obj.get("fields", [])}
+        """Fields of a method or type, by name (one dict per name, built once: do not change
+        it)."""
+        found = self._fields.get(name)
+        if found is None:
+            obj = self.methods.get(name) or self.types[name]
+            found = self._fields[name] = {f["name"]: f for f in obj.get("fields", [])}
+        return found
 
     # -- request parameters -------------------------------------------------------------
 
@@ -73,8 +84,8 @@ class Spec:
             types = spec_field["types"]
             if form and isinstance(value, str):
                 value = self.coerce_form_value(value, types)
-            problems = self.validate(value, types, name)
-            errors.extend(problems)
+            if not self.matches(value, types):
+                errors.extend(self.validate(value, types, name))
             params[name] = value
         for name, spec_field in fields.items():
             if spec_field["required"] and name not in raw:
@@ -95,7 +106,7 @@ class Spec:
                 return text.lower() == "true"
             if t.startswith("Array of") or (t in self.types and t != "InputFile"):
                 try:
-                    decoded = json.loads(text)
+                    decoded = orjson.loads(text)
                 except ValueError:
                     continue
                 if isinstance(decoded, dict | list):
@@ -106,6 +117,11 @@ class Spec:
 
     def validate(self, value: Any, types: list[str], path: str) -> list[str]:
         """Errors of `value` against any of `types` (empty when one of them matches)."""
+        if self.matches(value, types):
+            return []
+        return self._errors(value, types, path)
+
+    def _errors(self, value: Any, types: list[str], path: str) -> list[str]:
         best: list[str] | None = None
         for t in types:
             errors = self._check(value, t, path)
@@ -127,13 +143,13 @@ class Spec:
             inner = t[len("Array of ") :]
             errors: list[str] = []
             for i, item in enumerate(value):
-                errors.extend(self.validate(item, [inner], f"{path}[{i}]"))
+                errors.extend(self._errors(item, [inner], f"{path}[{i}]"))
             return errors
         spec_type = self.types.get(t)
         if spec_type is None:
             return [f'parameter "{path}" has unknown type {t}']
         if "subtypes" in spec_type:
-            return self.validate(value, spec_type["subtypes"], path)
+            return self._errors(value, spec_type["subtypes"], path)
         if not isinstance(value, dict):
             return [f'parameter "{path}" must be an object of type {t}']
         return self._check_object(value, t, path)
@@ -149,11 +165,112 @@ class Spec:
             if f is None:
                 errors.append(f'unknown field "{path}.{key}" in {t}')
             else:
-                errors.extend(self.validate(item, f["types"], f"{path}.{key}"))
+                errors.extend(self._errors(item, f["types"], f"{path}.{key}"))
         for key, f in fields.items():
             if f["required"] and key not in value:
                 errors.append(f'field "{path}.{key}" is required in {t}')
         return errors
+
+    # -- compiled checks ----------------------------------------------------------------
+    # The same rules as the walk above, built once per type into closures: a value that
+    # matches costs one call per node and no error strings; only a value that does not match
+    # walks the spec again (`_errors`) to say why.
+
+    def matches(self, value: Any, types: list[str]) -> bool:
+        """Whether `value` matches one of `types` (exactly when `validate` finds no error)."""
+        return self._union(tuple(types))(value)
+
+    def _union(self, types: tuple[str, ...]) -> Check:
+        check = self._unions.get(types)
+        if check is None:
+            checks = [self._type_check(t) for t in types]
+            if len(checks) == 1:
+                check = checks[0]
+            else:
+
+                def check(value: Any) -> bool:
+                    for c in checks:  # noqa: SIM110 - a loop: no generator on the hot path
+                        if c(value):
+                            return True
+                    return False
+
+            self._unions[types] = check
+        return check
+
+    def _type_check(self, t: str) -> Check:
+        check = self._checks.get(t)
+        if check is not None:
+            return check
+        built: list[Check] = []
+
+        def forward(value: Any) -> bool:  # stands in for `t` while its own fields are built
+            return built[0](value)
+
+        self._checks[t] = forward
+        built.append(self._build_check(t))
+        self._checks[t] = built[0]
+        return built[0]
+
+    def _build_check(self, t: str) -> Check:
+        scalar = _SCALAR_CHECKS.get(t)
+        if scalar is not None:
+            return scalar
+        if t.startswith("Array of "):
+            inner = self._type_check(t[len("Array of ") :])
+
+            def array(value: Any) -> bool:
+                if not isinstance(value, list):
+                    return False
+                for item in value:  # noqa: SIM110 - a loop: no generator on the hot path
+                    if not inner(item):
+                        return False
+                return True
+
+            return array
+        spec_type = self.types.get(t)
+        if spec_type is None:
+            return lambda value: False
+        if "subtypes" in spec_type:
+            return self._union(tuple(spec_type["subtypes"]))
+        return self._object_check(t)
+
+    def _object_check(self, t: str) -> Check:
+        constants = tuple(self._constants[t].items())
+        fields = self.fields(t)
+        required = frozenset(k for k, f in fields.items() if f["required"])
+        checks = {k: self._union(tuple(f["types"])) for k, f in fields.items()}
+
+        def check(value: Any) -> bool:
+            if not isinstance(value, dict):
+                return False
+            for key, const in constants:
+                if value.get(key) != const:
+                    return False
+            for key, item in value.items():
+                field_check = checks.get(key)
+                if field_check is None or not field_check(item):
+                    return False
+            return required <= value.keys()
+
+        return check
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_float(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+_SCALAR_CHECKS: dict[str, Check] = {
+    "Integer": _is_integer,
+    "Float": _is_float,
+    "String": lambda value: isinstance(value, str),
+    "Boolean": lambda value: isinstance(value, bool),
+    "True": lambda value: value is True,
+    "InputFile": lambda value: isinstance(value, Upload),
+}
 
 
 def _check_scalar(value: Any, t: str) -> bool | None:
@@ -177,4 +294,4 @@ def _check_scalar(value: Any, t: str) -> bool | None:
 def load_spec() -> Spec:
     """The bundled Bot API spec."""
     text = resources.files("simulator").joinpath("data/botapi.json").read_text(encoding="utf-8")
-    return Spec(json.loads(text))
+    return Spec(orjson.loads(text))

@@ -41,6 +41,7 @@ class World:
         self._supergroup_ids = itertools.count(1_002_000_000_001)
         self._file_ids = itertools.count(1)
         self._changed = asyncio.Event()
+        self._updates_changed = asyncio.Event()
 
     # -- change notification --------------------------------------------------------------
 
@@ -52,6 +53,16 @@ class World:
         """Wake everyone waiting for a change."""
         self._changed.set()
         self._changed = asyncio.Event()
+
+    def updates_event(self) -> asyncio.Event:
+        """An event set when an update is queued (or polls must look again): what a long poll
+        waits on, so the bot's own sends do not wake it."""
+        return self._updates_changed
+
+    def notify_updates(self) -> None:
+        """Wake the long polls and the webhook delivery."""
+        self._updates_changed.set()
+        self._updates_changed = asyncio.Event()
 
     # -- ids and lookup -------------------------------------------------------------------
 
@@ -168,6 +179,7 @@ class World:
             return None
         update = {"update_id": next(self._update_ids), kind: payload}
         self.updates.append(update)
+        self.notify_updates()
         self.notify()
         return update
 

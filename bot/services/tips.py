@@ -803,10 +803,8 @@ class TipService:
         within: Within[Relayed] | None = None,
     ) -> Relayed | Refused:
         """An officer writes to the reporter of a tip (who stays unknown to them)."""
-        problem = _relay_problem(text, file_id)
-        if problem is not None:
-            return problem
-        async with self._sessions() as session, session.begin():
+
+        async def write(session: AsyncSession) -> Relayed | Refused:
             found = await self._officer_and_tip(session, officer_telegram_id, tip_id)
             if isinstance(found, Refused):
                 return found
@@ -817,10 +815,9 @@ class TipService:
                 session, tip_id, Direction.TO_REPORTER, officer.id, text, file_id
             )
             reporter = ReporterAddress(tip.reporter_telegram_id, tip.reporter_language)
-            relayed = Relayed(row, tip_id, tip_number(tip_id), reporter=reporter)
-            if within is not None:
-                await within(session, relayed)
-        return relayed
+            return Relayed(row, tip_id, tip_number(tip_id), reporter=reporter)
+
+        return await self._relay(text, file_id, write, within)
 
     async def reporter_message(
         self,
@@ -831,10 +828,8 @@ class TipService:
         within: Within[Relayed] | None = None,
     ) -> Relayed | Refused:
         """The reporter answers about their tip; it goes to the officers who have its card."""
-        problem = _relay_problem(text, file_id)
-        if problem is not None:
-            return problem
-        async with self._sessions() as session, session.begin():
+
+        async def write(session: AsyncSession) -> Relayed | Refused:
             tip = await session.get(Tip, tip_id)
             if tip is None or tip.reporter_telegram_id != person:
                 return Refused(Label("tips.unknown_tip", {"number": tip_number(tip_id)}))
@@ -842,9 +837,25 @@ class TipService:
             officers = await q.reachable_officers(session, tip.commune_code)
             if not officers:
                 officers = await q.reachable_officers(session, tip.province_code)
-            contacts = tuple(officers)
-            relayed = Relayed(row, tip_id, tip_number(tip_id), officers=contacts)
-            if within is not None:
+            return Relayed(row, tip_id, tip_number(tip_id), officers=tuple(officers))
+
+        return await self._relay(text, file_id, write, within)
+
+    async def _relay(
+        self,
+        text: str | None,
+        file_id: str | None,
+        write: Callable[[AsyncSession], Awaitable[Relayed | Refused]],
+        within: Within[Relayed] | None,
+    ) -> Relayed | Refused:
+        """One message of the dialogue, either way: checked, then written by `write` (which
+        checks who may write it) in one transaction with whatever `within` adds."""
+        problem = _relay_problem(text, file_id)
+        if problem is not None:
+            return problem
+        async with self._sessions() as session, session.begin():
+            relayed = await write(session)
+            if isinstance(relayed, Relayed) and within is not None:
                 await within(session, relayed)
         return relayed
 

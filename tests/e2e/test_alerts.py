@@ -485,3 +485,77 @@ async def test_the_copy_shows_the_expiry_of_the_preview_and_an_old_preview_is_re
     number = await officer.sent_number()
     await driver.wait_for(delivered(runner, officer, number, 2), timeout=20)
     assert all(expiry(driver.bot_messages(g)[0]) == expiry(preview) for g in groups)
+
+
+async def test_residential_areas_are_toggled_in_place_and_only_their_groups_get_the_alert(
+    runner: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
+) -> None:
+    from bot.services.chats import ChatRef
+
+    svc = services(runner)
+    admin = driver.create_user("Trưởng thôn")
+    areas = [
+        await svc.subscriptions.create_residential(DONG_DA, f"Tổ dân phố {n}", 1) for n in (5, 7, 9)
+    ]
+    groups = [driver.create_group(f"Tổ {n}", admins=[admin], with_bot=True) for n in (5, 7, 9, 0)]
+    for group, area in zip(groups, [*areas, None], strict=True):  # the last: the whole ward
+        ref = ChatRef(group.id, group.type, group.title)
+        await svc.subscriptions.subscribe(ref, DONG_DA, area.id if area else None, admin.id)
+    officer = await officer_of(runner, driver, DONG_DA)
+    await officer.open()
+    await officer.say("/canhbao")
+    picker = await officer.press("🏘 Chọn thôn/tổ dân phố")
+    picker = await officer.wait(predicate=lambda m: has_button(m, "Xong ✅"))
+    assert picker.buttons == [
+        ["⬜ Tổ dân phố 5"],
+        ["⬜ Tổ dân phố 7"],
+        ["⬜ Tổ dân phố 9"],
+        ["Xong ✅"],
+    ]
+
+    async def answer_of(query: str) -> str:
+        await driver.wait_for(lambda: sim.callbacks[query].answered)
+        return str(sim.callbacks[query].answer.get("text", ""))
+
+    async def press(label: str) -> str:
+        return await answer_of(
+            await driver.press_button(officer.user, officer.chat, label, message=picker)
+        )
+
+    assert "ít nhất một" in await press("Xong ✅")  # none chosen: refused, nothing changes
+    for label in ("⬜ Tổ dân phố 5", "⬜ Tổ dân phố 9", "⬜ Tổ dân phố 7", "☑️ Tổ dân phố 9"):
+        await press(label)
+    await driver.wait_for(lambda: has_button(picker, "☑️ Tổ dân phố 7"))
+    await driver.wait_for(lambda: has_button(picker, "⬜ Tổ dân phố 9"))
+    assert picker.buttons == [
+        ["☑️ Tổ dân phố 5"],
+        ["☑️ Tổ dân phố 7"],
+        ["⬜ Tổ dân phố 9"],
+        ["Xong ✅"],
+    ]
+    draft = await svc.alerts.draft(officer.user.id)
+    assert draft is not None
+    for forged in (f"al:{draft.token}:residential:t:999999", f"al:{draft.token}:rt:{areas[2].id}"):
+        query = await driver.press_callback_data(officer.user, officer.chat, picker, forged)
+        assert await answer_of(query)  # answered, and refused
+    assert (await svc.alerts.draft(officer.user.id)) == draft  # refused, nothing changed
+
+    await press("Xong ✅")
+    label = "Tổ dân phố 5, Tổ dân phố 7 — Phường Đống Đa — Thành phố Hà Nội"
+    await driver.wait_for(lambda: picker.text == f"Khu vực: {label} ✓")
+    await officer.press("🔴 KHẨN CẤP")
+    await officer.press("Lừa đảo")
+    await officer.wait(contains="Bước 4/8")
+    await driver.send_text(officer.user, officer.chat, "Trộm chó ở khu vực Tổ 5 và Tổ 7.")
+    await officer.press("Bỏ qua ⏭")
+    await officer.wait(contains="Bước 6/8")
+    await officer.press("Bỏ qua ⏭")
+    await officer.press("24 giờ")
+    await officer.press("Tình huống thật")
+    audience = await officer.wait(contains="Sẽ gửi đến 3 nhóm")
+    await send(officer, audience)
+    receiving = {groups[0].id, groups[1].id, groups[3].id}  # Tổ 5, Tổ 7 and the whole ward
+    await driver.wait_for(lambda: receiving <= set(copies(sim)), timeout=20)
+    assert label in (driver.bot_messages(groups[0])[-1].text or "")
+    await driver.wait_for(lambda: not sim.unanswered_callbacks())
+    assert copies(sim)[groups[2].id] == 0
