@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bench import broadcast, digest, headroom, peer
+from bench import broadcast, digest, headroom, national, peer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,11 +26,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     digest.add_arguments(
         commands.add_parser("digest", help="a year of figures for Phú Thọ and each commune")
     )
+    national.add_arguments(
+        commands.add_parser("national", help="a ministry alert to 100,000 groups, paid broadcast")
+    )
     args = parser.parse_args(argv)
     if args.benchmark == "broadcast":
         return broadcast.main(args)
     if args.benchmark == "digest":
         return digest.main(args)
+    if args.benchmark == "national":
+        return national.main(args)
     if args.benchmark == "headroom":
         return headroom.main(args)
     if args.benchmark == "peer":

@@ -8,12 +8,12 @@ import contextlib
 import json
 import sys
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench.botprocess import BotProcess, bot_environment
 from bench.database import describe, fresh_database
+from bench.measure import Copies
 from bench.officer import OfficerAtKeyboard
 from bench.ptbloop import LoopJob, run_loop
 from bench.report import (
@@ -28,11 +28,10 @@ from bench.report import rounded as _round
 from bench.world import BenchWorld, seed
 from bot.areas import AdminUnits
 from simulator import BotApiSimulator, Limits, SimDriver
-from simulator.models import SentRecord, SimChat
+from simulator.models import SimChat
 
 PHU_THO_GROUPS = 3135  # Phú Thọ's count of model security points
 ALERT_TEXT = "Cảnh giác cuộc gọi giả danh công an yêu cầu chuyển tiền"
-SENDS = ("sendMessage", "sendPhoto")
 PROBE_INTERVAL = 0.4
 PROBE_TIMEOUT = 10.0
 GRACE = 1.0  # after the last copy, how long to keep watching for duplicates
@@ -55,38 +54,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="DELIVERY_RATE_STORE of the bot: auto shares the window through Redis or PostgreSQL",
     )
     parser.add_argument("--redis-url", default=None, help="REDIS_URL of the bot (shared window)")
-
-
-@dataclass
-class Copies:
-    """Alert copies seen in the simulator's send log, read incrementally."""
-
-    sim: BotApiSimulator
-    targets: set[int]
-    others: set[int]
-    since: float = 0.0
-    seen: int = 0
-    times: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
-    leaked: list[SentRecord] = field(default_factory=list)
-
-    def scan(self) -> int:
-        """Read new send records; how many target groups have a copy."""
-        records = self.sim.stats.sent
-        for record in records[self.seen :]:
-            if record.method not in SENDS or record.time < self.since:
-                continue
-            if record.chat_id in self.others:
-                self.leaked.append(record)
-            elif record.chat_id in self.targets and self._is_alert(record):
-                self.times[record.chat_id].append(record.time)
-        self.seen = len(records)
-        return len(self.times)
-
-    def _is_alert(self, record: SentRecord) -> bool:
-        chat = self.sim.world.chats.get(record.chat_id)
-        message = chat.messages.get(record.message_id) if chat else None
-        body = (message.text or message.caption or "") if message else ""
-        return ALERT_TEXT in body
 
 
 @dataclass
@@ -182,7 +149,7 @@ async def broadcast(
     sim = driver.sim
     officer = OfficerAtKeyboard(driver, world.officer)
     audience = await officer.compose(ALERT_TEXT + ".")
-    copies = Copies(sim, {g.id for g in world.targets}, {g.id for g in world.others})
+    copies = Copies(sim, {g.id for g in world.targets}, {g.id for g in world.others}, ALERT_TEXT)
     copies.seen = len(sim.stats.sent)
     before_429, before_sent = sim.stats.http_429, len(sim.stats.sent)
     cpu_before, sim_cpu_before = cpu_seconds(bot.pid), time.process_time()

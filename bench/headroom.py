@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.botprocess import BotProcess, bot_environment
-from bench.broadcast import ALERT_TEXT, GRACE, SENDS
+from bench.broadcast import ALERT_TEXT, GRACE
 from bench.database import fresh_database
 from bench.loadgen import blast, copy_body
+from bench.measure import SENDS
 from bench.officer import OfficerAtKeyboard
 from bench.report import Target, cpu_seconds, figures, per_message_ms, rounded, verdict_lines
 from bench.world import RemoteWorld, remote_groups, seed_remote

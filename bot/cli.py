@@ -38,7 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     officer_commands = officer.add_subparsers(dest="officer_command", required=True)
     add = officer_commands.add_parser("add", help="grant officer rights for a commune or province")
     add.add_argument("--telegram-id", type=int, required=True)
-    add.add_argument("--area", required=True, help="official commune (5 digits) or province code")
+    add.add_argument(
+        "--area",
+        required=True,
+        help="official commune (5 digits) or province code, or VN (the ministry)",
+    )
     add.add_argument("--name", default=None)
     remove = officer_commands.add_parser("remove", help="revoke officer rights")
     remove.add_argument("--telegram-id", type=int, required=True)
@@ -154,11 +158,18 @@ async def _officer_add(officers: OfficerService, args: argparse.Namespace) -> in
     try:
         view = await officers.grant(CLI_ACTOR, args.telegram_id, args.area, args.name)
     except UnknownJurisdiction:
-        print(f"canhgac: no commune or province has the code {args.area!r}.", file=sys.stderr)
+        print(
+            f"canhgac: no commune or province has the code {args.area!r} (VN: the whole country).",
+            file=sys.stderr,
+        )
         return 2
     who = f"Officer {view.telegram_id}" + (f" ({view.name})" if view.name else "")
     where = view.jurisdiction
-    reach = where.label if where.kind == "commune" else f"every commune of {where.label}"
+    reach = {
+        "commune": where.label,
+        "province": f"every commune of {where.label}",
+        "country": "every province of the country",
+    }.get(where.kind, where.label)
     print(f"{who} can now send alerts to {reach}.")
     return 0
 

@@ -36,7 +36,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.commands import command
 from bot.delivery.engine import to_markup
 from bot.delivery.outgoing import Outgoing
-from bot.services.alert_flow import CONFIRM, Event, with_audience
+from bot.services.alert_flow import CONFIRM, SEND, Event, with_audience
 from bot.services.alert_types import Draft, Step
 from bot.services.alerts import (
     CANCELLED,
@@ -164,7 +164,10 @@ _LAYOUTS: dict[str, Callable[[Row], list[Row]]] = {
     Step.VALIDITY: lambda buttons: [buttons],  # four durations in one row
     Step.PREVIEW: _first_alone,  # Confirm alone on top, then Edit and Cancel
     Step.EDIT: _pairs,
+    Step.PROVINCES: _pairs,  # 34 provinces, then Done
 }
+# The presses that send a draft: after sending, pressing them again only says it was sent.
+_SENDING = ((Step.PREVIEW.value, CONFIRM), (Step.RECONFIRM.value, SEND))
 
 
 def _plain(text: str) -> str:
@@ -189,7 +192,7 @@ async def press_compose_button(update: Update, context: Context) -> None:
     _, token, step, value = parts
     draft = await svc.alerts.draft(officer.telegram_id)
     if draft is None or draft.token != token:
-        if (step, value) == (Step.PREVIEW.value, CONFIRM):  # pressed again after sending
+        if (step, value) in _SENDING:  # pressed again after sending
             await _confirm(query, context, lang, officer, token)
             return
         await query.answer(svc.catalog.t(lang, "compose.expired"), show_alert=True)
@@ -213,7 +216,8 @@ async def _show_answer(
         await query.answer(_plain(translate(catalog, lang, question.notice)), show_alert=True)
         return
     if question.step is Step.CONFIRM:
-        await _confirm(query, context, lang, officer, draft.token)
+        # The flow reaches Confirm for a national draft only through its second question.
+        await _confirm(query, context, lang, officer, draft.token, reconfirmed=draft.national)
         return
     await query.answer()
     if question.answered is None:  # this question takes the pressed message's place
@@ -225,18 +229,26 @@ async def _show_answer(
 
 
 async def _confirm(
-    query: CallbackQuery, context: Context, lang: str, officer: OfficerView, token: str
+    query: CallbackQuery,
+    context: Context,
+    lang: str,
+    officer: OfficerView,
+    token: str,
+    reconfirmed: bool = False,
 ) -> None:
     """Send the alert (once); a repeated press only says it was sent; a preview older than ten
     minutes is shown again with a new expiry instead."""
     svc = services(context)
     t = svc.catalog.t
     try:
-        sent = await svc.alerts.confirm(officer.telegram_id, token)
+        sent = await svc.alerts.confirm(officer.telegram_id, token, reconfirmed=reconfirmed)
     except PreviewExpired as problem:
         await query.answer()
         await query.edit_message_text(t(lang, problem.key))
         draft = await svc.alerts.draft(officer.telegram_id)
+        if draft is not None and draft.step is Step.RECONFIRM:  # back to the preview's Confirm
+            draft.step = Step.PREVIEW
+            await svc.alerts.save_draft(officer.telegram_id, draft)
         if draft is not None and query.message is not None:
             question = await svc.alerts.question(officer, draft)
             await send_preview(query.message.chat, context, lang, officer, draft, question)

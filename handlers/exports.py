@@ -15,6 +15,7 @@ from telegram.ext import Application, CommandHandler
 from bot.commands import command
 from bot.exports.service import MAX_DAYS
 from handlers.base import Context, is_group, language, services
+from handlers.officers import area_label
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ async def export_tips(update: Update, context: Context) -> None:
         return
     period = {"days": days} if days is not None else {}
     suffix = "days" if days is not None else "all"
-    area = officer.jurisdiction.label
+    area = area_label(context, lang, officer)
     exported = await svc.exports.officer_csv(officer, days, lang)
     if exported.rows == 0:
         await message.reply_text(t(lang, f"exports.none_{suffix}", area=area, **period))

@@ -66,13 +66,21 @@ async def _superadmin(update: Update, context: Context) -> tuple[Message, User, 
     return None
 
 
+def area_label(context: Context, lang: str, officer: OfficerView) -> str:
+    """The officer's jurisdiction as the chat reads it: "Toàn quốc" / "Whole country" for the
+    ministry, else the official name."""
+    if officer.jurisdiction.national:
+        return services(context).catalog.t(lang, "jurisdiction.country")
+    return officer.jurisdiction.label
+
+
 def _granted_text(context: Context, lang: str, officer: OfficerView) -> str:
     return services(context).catalog.t(
         lang,
         "officers.granted",
         id=officer.telegram_id,
         name=officer.name or "—",
-        area=officer.jurisdiction.label,
+        area=area_label(context, lang, officer),
     )
 
 
@@ -301,10 +309,13 @@ def officer_line(context: Context, lang: str, officer: OfficerView) -> str:
             "officers.list_line",
             id=officer.telegram_id,
             name=officer.name,
-            area=officer.jurisdiction.label,
+            area=area_label(context, lang, officer),
         )
     return t(
-        lang, "officers.list_line_unnamed", id=officer.telegram_id, area=officer.jurisdiction.label
+        lang,
+        "officers.list_line_unnamed",
+        id=officer.telegram_id,
+        area=area_label(context, lang, officer),
     )
 
 

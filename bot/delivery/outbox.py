@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal, null, or_, select, update
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.selectable import Select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +25,15 @@ _FAILED = DeliveryStatus.FAILED.value
 _FILTERED = DeliveryStatus.FILTERED.value
 _WITHDRAWN = DeliveryStatus.WITHDRAWN.value
 _LIVE = (_PENDING, _DELIVERED)
+# A new row's counters: nothing sent yet.
+_FRESH = {
+    "content_version": 1,
+    "sent_version": 0,
+    "is_photo": False,
+    "parts_total": 0,
+    "parts_sent": 0,
+    "attempts": 0,
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,39 @@ async def enqueue(
     if rows:
         await _run(session, insert(Delivery), list(rows.values()))
     return len(rows)
+
+
+async def enqueue_select(
+    session: AsyncSession, kind: str, ref_id: int, targets: Select[Any], *, priority: int = 0
+) -> int:
+    """Add one delivery row per row of `targets` in one `INSERT ... SELECT` (inside the caller's
+    transaction), so that no target passes through Python however many there are.
+
+    `targets` yields `chat_id` (the `chats` row), `telegram_chat_id`, `language` and `filtered`
+    (a boolean), at most one row per Telegram chat: the caller guarantees what `enqueue`'s
+    dedup does (a group's one subscription, a chat's unique Telegram id). The row count.
+    """
+    now = literal(utcnow(), UtcDateTime())
+    chosen = targets.subquery("targets")
+    filtered = chosen.c.filtered
+    values: dict[str, Any] = {
+        "kind": literal(kind),
+        "ref_id": literal(ref_id),
+        "chat_id": chosen.c.chat_id,
+        "telegram_chat_id": chosen.c.telegram_chat_id,
+        "language": chosen.c.language,
+        "priority": literal(priority),
+        "status": case((filtered, _FILTERED), else_=_PENDING),
+        **{name: literal(value) for name, value in _FRESH.items()},
+        "next_attempt_at": case((filtered, null()), else_=now),
+        "created_at": now,
+        "updated_at": now,
+    }
+    rows = select(*(value.label(name) for name, value in values.items()))
+    # Claims take the most urgent rows first, then by id: chat order keeps each run's order.
+    rows = rows.select_from(chosen).order_by(chosen.c.chat_id)
+    result = await _run(session, insert(Delivery).from_select(list(values), rows))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _row(kind: str, ref_id: int, target: Target, priority: int, now: datetime) -> dict[str, Any]:
@@ -148,28 +191,31 @@ async def withdraw_unsent(session: AsyncSession, kind: str, ref_id: int) -> int:
 
 async def enqueue_replies(session: AsyncSession, kind: str, to_kind: str, to_ref_id: int) -> int:
     """One row of `kind` per copy of job (`to_kind`, `to_ref_id`) already in a chat, its
-    `ref_id` that copy's row (so it can be rendered as a reply to it); the row count."""
-    result = await _run(
-        session,
-        select(
-            col(Delivery.id),
-            col(Delivery.chat_id),
-            col(Delivery.telegram_chat_id),
-            col(Delivery.language),
-            col(Delivery.priority),
-        )
+    `ref_id` that copy's row (so it can be rendered as a reply to it), written by one
+    `INSERT ... SELECT` however many copies there are; the row count."""
+    now = literal(utcnow(), UtcDateTime())
+    columns: list[Any] = [
+        literal(kind).label("kind"),
+        col(Delivery.id).label("ref_id"),
+        col(Delivery.chat_id).label("chat_id"),
+        col(Delivery.telegram_chat_id).label("telegram_chat_id"),
+        col(Delivery.language).label("language"),
+        col(Delivery.priority).label("priority"),
+        literal(_PENDING).label("status"),
+        *(literal(v).label(c) for c, v in _FRESH.items()),
+        now.label("next_attempt_at"),
+        now.label("created_at"),
+        now.label("updated_at"),
+    ]
+    copies: Select[Any] = (
+        select(*columns)
         .where(col(Delivery.kind) == to_kind, col(Delivery.ref_id) == to_ref_id)
         .where(col(Delivery.status) == _DELIVERED, col(Delivery.message_id).is_not(None))
-        .order_by(col(Delivery.id)),
+        .order_by(col(Delivery.id))
     )
-    now = utcnow()
-    rows = [
-        _row(kind, copy_id, Target(telegram_id, chat_id, False, language), priority, now)
-        for copy_id, chat_id, telegram_id, language, priority in result.all()
-    ]
-    if rows:
-        await _run(session, insert(Delivery), rows)
-    return len(rows)
+    names = [c.name for c in copies.selected_columns]
+    result = await _run(session, insert(Delivery).from_select(names, copies))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def claim(

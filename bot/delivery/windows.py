@@ -17,6 +17,9 @@ from typing import Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+# New windows between two sweeps of the expired ones (a sweep walks every window kept).
+SWEEP_EVERY = 4096
+
 
 @dataclass(frozen=True)
 class Window:
@@ -87,9 +90,19 @@ class LocalWindows:
     def __init__(self) -> None:
         self._log: dict[str, deque[list[float]]] = {}  # entries: [granted, counted from]
         self._paused_until = 0.0
+        self._longest = 0.0  # the longest span of any window: older entries count nowhere
+        self._created = 0  # windows created since the last sweep
 
     def _wait(self, window: Window, now: float, weight: int) -> float:
-        times = self._log.setdefault(window.key, deque())
+        times = self._log.get(window.key)
+        if times is None:
+            # A broadcast touches every chat once: without a sweep, one window per chat would
+            # stay for the process's life (~1 KB each, 100 MB for 100,000 groups).
+            if self._created >= SWEEP_EVERY:
+                self._sweep(now)
+            times = self._log[window.key] = deque()
+            self._created += 1
+        self._longest = max(self._longest, window.span)
         while times and times[0][1] <= now - window.span:
             times.popleft()
         paced = window.burst and len(times) >= window.burst
@@ -101,6 +114,19 @@ class LocalWindows:
         # Answer times are nearly, not strictly, in order: never report "no wait" when full.
         full = max(times[excess - 1][1], times[0][1]) + window.span - now
         return max(spacing, full, 0.001)
+
+    def _sweep(self, now: float) -> None:
+        """Forget the windows whose every request is older than the longest span."""
+        cutoff = now - self._longest
+        stale = [k for k, times in self._log.items() if all(e[1] <= cutoff for e in times)]
+        for key in stale:
+            del self._log[key]
+        self._created = 0
+
+    @property
+    def windows(self) -> int:
+        """How many windows are kept (for tests and measurements)."""
+        return len(self._log)
 
     async def try_acquire(
         self, global_window: Window, chat_window: Window | None, weight: int = 1

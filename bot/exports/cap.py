@@ -101,6 +101,11 @@ def area_of(row: VersionRow, units: AdminUnits) -> CapArea:
         province = str(targets.get("province") or "")
         geocodes.append((PROVINCE_GEOCODE, province))
         geocodes += [(COMMUNE_GEOCODE, c.code) for c in units.communes_of(province)]
+    elif row.target_kind in ("country", "provinces"):
+        # A national alert names its provinces only: 3,321 commune codes say nothing more.
+        chosen = targets.get("provinces")
+        codes = [p.code for p in units.provinces] if chosen is None else [str(c) for c in chosen]
+        geocodes += [(PROVINCE_GEOCODE, code) for code in codes]
     elif targets.get("commune"):
         geocodes.append((COMMUNE_GEOCODE, str(targets["commune"])))
     circle = None

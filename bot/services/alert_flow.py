@@ -1,9 +1,11 @@
 """The alert composer as a telegram-free state machine: `apply(draft, event, scope) -> Question`.
 
 target (the whole jurisdiction; or one commune, found by its typed name; then the whole commune
-or some of its residential areas, toggled on and off, then Done) → severity → category → text →
+or some of its residential areas, toggled on and off, then Done; for the ministry, the whole
+country or provinces toggled on and off, then Done) → severity → category → text →
 photo (optional) → location (optional) → validity → real or exercise → preview: confirm, cancel,
-or edit any field and come back to the preview with everything else kept.
+or edit any field and come back to the preview with everything else kept. An alert to more than
+one province is confirmed a second time, the question naming how many groups will get it.
 
 What needs the database is given as plain data: the `Scope` (the officer's jurisdiction and the
 residential areas of the draft's commune) is looked up before each event. Handlers turn an
@@ -46,7 +48,7 @@ from bot.services.flow_types import (
     Text,
     Voice,
 )
-from bot.services.officers import Jurisdiction
+from bot.services.officers import COUNTRY_NAME, Jurisdiction
 
 Event = Choice | Text | Photo | Location | Voice | Other | Skip | Edit
 
@@ -56,7 +58,11 @@ ONE_COMMUNE = "commune"  # one commune of a province, searched for by name
 RESIDENTIAL = "residential"  # residential areas of the commune
 WHOLE_COMMUNE = "whole_commune"  # the whole commune (after choosing it, or instead of areas)
 TOGGLE_PREFIX = "t:"  # t:<area id>: select or unselect one residential area
-DONE = "done"  # the residential areas are chosen
+DONE = "done"  # the residential areas (or the provinces) are chosen
+WHOLE_COUNTRY = "country"  # the ministry: every province
+PROVINCES = "provinces"  # the ministry: provinces chosen with toggles
+PROVINCE_PREFIX = "p:"  # p:<province code>: select or unselect one province
+SEND = "send"  # the second confirmation of a national alert
 SKIP = "skip"  # no photo / no location
 REAL, EXERCISE = "0", "1"
 CONFIRM, EDIT, CANCEL = "ok", "edit", "cancel"  # under the preview
@@ -94,6 +100,16 @@ def with_audience(question: Question, recipients: int, filtered: int) -> Questio
     """The preview's question with the audience the service counted."""
     values = {**question.values, "recipients": recipients, "filtered": filtered}
     return replace(question, text=Label(question.key, values))
+
+
+def with_groups(question: Question, groups: int) -> Question:
+    """The second confirmation with the number of groups the service counted."""
+    values = {**question.values, "groups": groups}
+    options = tuple(
+        replace(o, label=Label(o.label.key, {**o.label.values, "groups": groups}))
+        for o in question.options
+    )
+    return replace(question, text=Label(question.key, values), options=options)
 
 
 class AlertFlow:
@@ -141,6 +157,48 @@ class AlertFlow:
             draft.target_kind, draft.commune_code = TargetKind.COMMUNE, jurisdiction.code
         draft.residential_ids = []
         return self._advance(draft, scope, Step.TARGET, self._target_chosen(draft, scope))
+
+    def _whole_country(self, draft: Draft, scope: Scope) -> Question:
+        draft.target_kind, draft.commune_code, draft.residential_ids = TargetKind.COUNTRY, None, []
+        draft.province_codes = []
+        return self._advance(draft, scope, Step.TARGET, self._target_chosen(draft, scope))
+
+    def _to_provinces(self, draft: Draft, scope: Scope) -> Question:
+        answered = chosen("target", Label("compose.btn_provinces"))
+        return self._goto(draft, scope, Step.PROVINCES, answered)
+
+    def _provinces(self, draft: Draft, event: Event, scope: Scope) -> Question:
+        if _chose(event, DONE):
+            if not draft.province_codes:
+                return self._refuse(draft, scope, Label("compose.no_province"))
+            draft.target_kind, draft.commune_code, draft.residential_ids = (
+                TargetKind.PROVINCES,
+                None,
+                [],
+            )
+            return self._advance(draft, scope, Step.TARGET, self._target_chosen(draft, scope))
+        code = ""
+        if isinstance(event, Choice) and event.value.startswith(PROVINCE_PREFIX):
+            code = event.value[len(PROVINCE_PREFIX) :]
+        if not self.toggle_province(scope.jurisdiction, draft, code):
+            return self._refuse(draft, scope, Label("compose.outside_jurisdiction"))
+        return self.question(draft, scope)  # the same question, its toggles changed
+
+    def toggle_province(self, jurisdiction: Jurisdiction, draft: Draft, code: str) -> bool:
+        """Select or unselect a province (kept in the catalogue's order); False, changing
+        nothing, unless the jurisdiction is the country's and `code` a province's."""
+        if not jurisdiction.national or self._units.province(code) is None:
+            return False
+        chosen_codes = set(draft.province_codes) ^ {code}
+        draft.province_codes = [p.code for p in self._units.provinces if p.code in chosen_codes]
+        return True
+
+    def _reconfirm(self, draft: Draft, event: Event, scope: Scope) -> Question:
+        if _chose(event, SEND):
+            return self._goto(draft, scope, Step.CONFIRM)
+        if _chose(event, CANCEL):
+            return self._goto(draft, scope, Step.DISCARDED)
+        return self._refuse(draft, scope, USE_BUTTONS)
 
     def _search_commune(self, draft: Draft, scope: Scope) -> Question:
         draft.offered_codes = []
@@ -265,7 +323,8 @@ class AlertFlow:
 
     def _preview(self, draft: Draft, event: Event, scope: Scope) -> Question:
         if _chose(event, CONFIRM):
-            return self._goto(draft, scope, Step.CONFIRM)
+            # Several provinces at once: asked again, naming the number of groups.
+            return self._goto(draft, scope, Step.RECONFIRM if draft.national else Step.CONFIRM)
         if _chose(event, EDIT):
             return self._goto(draft, scope, Step.EDIT)  # the menu replaces the preview's buttons
         if _chose(event, CANCEL):
@@ -325,7 +384,12 @@ class AlertFlow:
         return commune if commune is not None and jurisdiction.covers(commune) else None
 
     def target_label(self, draft: Draft, scope: Scope) -> str | None:
-        """The area as groups will read it; None if the draft's commune is unknown."""
+        """The area as groups will read it; None if the draft's commune is unknown (or, for
+        chosen provinces, none is chosen)."""
+        if draft.target_kind == TargetKind.COUNTRY:
+            return COUNTRY_NAME
+        if draft.target_kind == TargetKind.PROVINCES:
+            return self._provinces_label(draft) or None
         if draft.target_kind == TargetKind.PROVINCE:
             return scope.jurisdiction.name
         commune = self._units.commune(draft.commune_code or "")
@@ -336,6 +400,10 @@ class AlertFlow:
         names = ", ".join(c.name for c in scope.residential if c.id in draft.residential_ids)
         suffix = f" — {commune.label}"
         return clip(names, AREA_LABEL_LIMIT - len(suffix)) + suffix
+
+    def _provinces_label(self, draft: Draft) -> str:
+        provinces = (self._units.province(code) for code in draft.province_codes)
+        return clip(", ".join(p.name for p in provinces if p is not None), AREA_LABEL_LIMIT)
 
     def _target_chosen(self, draft: Draft, scope: Scope) -> Label:
         return chosen("target", self.target_label(draft, scope) or "")
@@ -357,7 +425,10 @@ class AlertFlow:
             Option(o.value, o.label(jurisdiction))
             for o in TARGET_OPTIONS.get(jurisdiction.kind, ())
         ]
-        return Label("compose.start", {"jurisdiction": jurisdiction.label}), options
+        where: Label | str = jurisdiction.label
+        if jurisdiction.national:
+            where = Label("jurisdiction.country")
+        return Label("compose.start", {"jurisdiction": where}), options
 
     def _ask_commune(self, draft: Draft, scope: Scope) -> _Asked:
         if not draft.offered_codes:
@@ -387,6 +458,31 @@ class AlertFlow:
         ]
         options.append(Option(DONE, Label("compose.btn_done")))
         return Label("compose.choose_residential"), options
+
+    def _ask_provinces(self, draft: Draft, scope: Scope) -> _Asked:
+        options = [
+            Option(
+                f"{PROVINCE_PREFIX}{p.code}", _toggle_button(p.name, p.code in draft.province_codes)
+            )
+            for p in self._units.provinces
+        ]
+        options.append(Option(DONE, Label("compose.btn_done")))
+        return Label("compose.choose_provinces"), options
+
+    def _ask_reconfirm(self, draft: Draft, scope: Scope) -> _Asked:
+        """Its `groups` come from the service (`with_groups`)."""
+        options = [
+            Option(SEND, Label("compose.btn_reconfirm")),
+            Option(CANCEL, Label("compose.btn_cancel")),
+        ]
+        if draft.target_kind == TargetKind.COUNTRY:
+            count = {"provinces": len(self._units.provinces)}
+            return Label("compose.reconfirm_country", count), options
+        values: dict[str, object] = {
+            "provinces": len(draft.province_codes),
+            "names": self._provinces_label(draft),
+        }
+        return Label("compose.reconfirm_provinces", values), options
 
     def _ask_severity(self, draft: Draft, scope: Scope) -> _Asked:
         options = [Option(s.value, Label(f"severity.{s.value}")) for s in Severity]
@@ -441,8 +537,8 @@ _EXERCISE_LABELS = {REAL: "compose.btn_real", EXERCISE: "compose.btn_exercise"}
 # The steps whose question or answers need the residential areas of the draft's commune.
 _AREA_STEPS = (Step.TARGET, Step.COMMUNE_SCOPE, Step.RESIDENTIAL)
 
-# The target step's answers by the officer's jurisdiction level ("province", "commune"); a new
-# level (the whole country, chosen provinces) is a new row here and, if need be, a new step.
+# The target step's answers by the officer's jurisdiction level ("province", "commune", and
+# "country" for the ministry: the whole country, or provinces chosen in a step of their own).
 _WHOLE = TargetOption(
     WHOLE,
     lambda j: Label("compose.btn_whole", {"area": j.name}),
@@ -461,12 +557,20 @@ TARGET_OPTIONS: dict[str, tuple[TargetOption, ...]] = {
             RESIDENTIAL, lambda j: Label("compose.btn_residential"), AlertFlow._own_residential
         ),
     ),
+    "country": (
+        TargetOption(
+            WHOLE_COUNTRY, lambda j: Label("compose.btn_whole_country"), AlertFlow._whole_country
+        ),
+        TargetOption(PROVINCES, lambda j: Label("compose.btn_provinces"), AlertFlow._to_provinces),
+    ),
 }
 _HANDLERS: dict[Step, Callable[[AlertFlow, Draft, Event, Scope], Question]] = {
     Step.TARGET: AlertFlow._target,
     Step.COMMUNE: AlertFlow._commune,
     Step.COMMUNE_SCOPE: AlertFlow._commune_scope,
     Step.RESIDENTIAL: AlertFlow._residential,
+    Step.PROVINCES: AlertFlow._provinces,
+    Step.RECONFIRM: AlertFlow._reconfirm,
     Step.SEVERITY: AlertFlow._severity,
     Step.CATEGORY: AlertFlow._category,
     Step.TEXT: AlertFlow._text,
@@ -484,6 +588,8 @@ _QUESTIONS: dict[Step, Callable[[AlertFlow, Draft, Scope], _Asked]] = {
     Step.COMMUNE: AlertFlow._ask_commune,
     Step.COMMUNE_SCOPE: AlertFlow._ask_commune_scope,
     Step.RESIDENTIAL: AlertFlow._ask_residential,
+    Step.PROVINCES: AlertFlow._ask_provinces,
+    Step.RECONFIRM: AlertFlow._ask_reconfirm,
     Step.SEVERITY: AlertFlow._ask_severity,
     Step.CATEGORY: AlertFlow._ask_category,
     Step.TEXT: AlertFlow._ask_text,
@@ -510,6 +616,11 @@ def _normalise(event: Event) -> Event:
 
 def _chose(event: Event, value: str) -> bool:
     return isinstance(event, Choice) and event.value == value
+
+
+def _toggle_button(name: str, on: bool) -> Label:
+    """ "☑️ Thành phố Hà Nội" when chosen, "⬜ …" when not."""
+    return Label("compose.btn_area_on" if on else "compose.btn_area", {"name": name})
 
 
 def _toggled(event: Event) -> int | None:

@@ -94,6 +94,8 @@ class Step(StrEnum):
     PREVIEW = "preview"
     EDIT = "edit"  # the preview's "which field?" menu
     DISCARDED = "discarded"  # Cancel pressed: the service deletes the draft
+    PROVINCES = "provinces"  # the ministry's officer toggles provinces, then Done
+    RECONFIRM = "reconfirm"  # Confirm of a national alert, asked again with its group count
     CONFIRM = "confirm"  # Confirm pressed: the service sends the draft
 
 
@@ -113,6 +115,8 @@ EDITABLE = (
 class TargetKind(StrEnum):
     """Who receives the alert."""
 
+    COUNTRY = "country"  # every subscribed group of the country (the ministry's)
+    PROVINCES = "provinces"  # every subscribed group of chosen provinces (the ministry's)
     PROVINCE = "province"  # every subscribed group of the province
     COMMUNE = "commune"  # every subscribed group of one commune
     RESIDENTIAL = "residential"  # groups of some residential areas of one commune
@@ -136,6 +140,7 @@ class Draft:
     commune_code: str | None = None
     residential_ids: list[int] = field(default_factory=list)
     offered_codes: list[str] = field(default_factory=list)  # the last commune search's results
+    province_codes: list[str] = field(default_factory=list)  # of TargetKind.PROVINCES, by code
     severity: str | None = None
     category: str | None = None
     text: str | None = None
@@ -175,6 +180,14 @@ class Draft:
         if self.valid_until is not None:
             return datetime.fromisoformat(self.valid_until)
         return now + timedelta(hours=self.validity_hours or VALIDITY_HOURS[0])
+
+    @property
+    def national(self) -> bool:
+        """Sent to more than one province: Confirm is asked a second time, naming the number of
+        groups."""
+        return self.target_kind == "country" or (
+            self.target_kind == "provinces" and len(self.province_codes) > 1
+        )
 
     @property
     def complete(self) -> bool:

@@ -25,16 +25,17 @@ from bot.areas import AdminUnits, Commune
 from bot.delivery.kinds import OutgoingKind
 from bot.delivery.outbox import (
     delivery_stats,
-    enqueue,
     enqueue_replies,
+    enqueue_select,
+    job_progress,
     request_edit,
     request_edit_for_chat,
     withdraw_unsent,
 )
-from bot.delivery.outgoing import DeliveryStats, Outgoing, Target
+from bot.delivery.outgoing import DeliveryStats, Outgoing
 from bot.i18n import Catalog
 from bot.services.alert_copies import CopyLookup
-from bot.services.alert_flow import AlertFlow, Event, Scope
+from bot.services.alert_flow import AlertFlow, Event, Scope, with_groups
 from bot.services.alert_render import (
     ACK_PREFIX,
     MAX_ALERT_NUMBER,
@@ -52,7 +53,7 @@ from bot.services.alert_types import (
     ResidentialChoice,
     Severity,
     Step,
-    receives,
+    TargetKind,
     text_problem,
 )
 from bot.services.flow_types import Question
@@ -75,6 +76,7 @@ from storage.models import (
 from storage.queries import alerts as alert_queries
 from storage.queries import areas, groups
 from storage.queries.deliveries import delivered_chat
+from storage.queries.groups import Reach
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,7 @@ ALERT_KIND = "alert"
 # A short reply under a group's copy saying it was corrected (the edit itself notifies nobody).
 NOTICE_KIND = "alert_notice"
 ACTIVE, CANCELLED = "active", "cancelled"
+NATIONAL = (TargetKind.COUNTRY, TargetKind.PROVINCES)  # the ministry's targets
 
 
 class AlertError(Exception):
@@ -222,7 +225,8 @@ class AlertService:
 
     async def question(self, officer: OfficerView, draft: Draft) -> Question:
         """The question the draft is waiting on."""
-        return self._flow.question(draft, await self.scope(officer, draft))
+        question = self._flow.question(draft, await self.scope(officer, draft))
+        return await self._counted(officer, draft, question)
 
     async def answer(self, officer: OfficerView, draft: Draft, event: Event) -> Question:
         """Apply one event to the draft and keep what it changed: saved, or deleted at Cancel.
@@ -234,7 +238,16 @@ class AlertService:
             await self.discard_draft(officer.telegram_id)
         elif question.notice is None and question.step is not Step.CONFIRM:
             await self.save_draft(officer.telegram_id, draft)
-        return question
+        return await self._counted(officer, draft, question)
+
+    async def _counted(self, officer: OfficerView, draft: Draft, question: Question) -> Question:
+        """The second confirmation of a national alert names how many groups will get it,
+        counted now."""
+        if question.step is not Step.RECONFIRM or question.notice is not None:
+            return question
+        severity = Severity(draft.severity or Severity.INFO.value)
+        audience = await self.audience(officer, draft, severity)
+        return with_groups(question, audience.recipients)
 
     async def draft(self, officer_id: int) -> Draft | None:
         async with self._sessions() as session:
@@ -264,6 +277,13 @@ class AlertService:
         """Communes of the officer's jurisdiction matching `query`."""
         return self._flow.communes_in(officer.jurisdiction, query)
 
+    def toggle_province(self, officer: OfficerView, draft: Draft, code: str) -> None:
+        """Select or unselect a province of a national draft (for scripts and tests: officers
+        press the composer's toggles); refused for anyone else and for codes of no province."""
+        if not self._flow.toggle_province(officer.jurisdiction, draft, code):
+            raise AlertError("compose.outside_jurisdiction")
+        draft.target_kind, draft.commune_code, draft.residential_ids = "provinces", None, []
+
     def choose_commune(self, officer: OfficerView, draft: Draft, code: str) -> Commune:
         """Narrow the draft to one commune; refused outside the jurisdiction."""
         commune = self._flow.commune_in(officer.jurisdiction, code)
@@ -281,10 +301,14 @@ class AlertService:
 
     async def target_label(self, officer: OfficerView, draft: Draft) -> str:
         """The area as groups will read it."""
+        if draft.target_kind in NATIONAL and not officer.jurisdiction.national:
+            raise AlertError("compose.outside_jurisdiction")
         residential: list[ResidentialChoice] = []
         if draft.target_kind == "residential" and draft.commune_code:
             residential = await self.residential_choices(draft.commune_code)
         label = self._flow.target_label(draft, Scope(officer.jurisdiction, tuple(residential)))
+        if label is None and draft.target_kind == TargetKind.PROVINCES:
+            raise AlertError("compose.no_province")
         if label is None:
             raise AlertError("compose.outside_jurisdiction")
         return label
@@ -316,34 +340,50 @@ class AlertService:
         draft.stamp_preview(utcnow())
         content = await self.content(officer, draft)
         await self.save_draft(officer.telegram_id, draft)
-        async with self._sessions() as session:
-            audience = await self._audience(session, officer, draft)
-        receiving = sum(1 for _, _, _, minimum in audience if receives(minimum, content.severity))
+        audience = await self.audience(officer, draft, content.severity)
         outgoing = render_alert(self._catalog, lang, content, self._tz)
         outgoing = await self._with_tip_link(outgoing, lang)
-        return outgoing, Audience(receiving, len(audience) - receiving)
+        return outgoing, audience
 
-    async def _audience(
-        self, session: AsyncSession, officer: OfficerView, draft: Draft
-    ) -> list[groups.Member]:
-        """(chats.id, telegram id, language, min severity) of every active subscribed group."""
+    async def audience(self, officer: OfficerView, draft: Draft, severity: Severity) -> Audience:
+        """How many groups the draft reaches and how many of them filter it out, counted in SQL
+        (a national alert's 100,000 groups never pass through Python)."""
+        async with self._sessions() as session:
+            reach = await self._reach(session, officer, draft)
+            receiving, filtered = await groups.audience_counts(session, reach, _filtering(severity))
+        return Audience(receiving, filtered)
+
+    async def _reach(self, session: AsyncSession, officer: OfficerView, draft: Draft) -> Reach:
+        """Which subscribed groups the draft goes to; refused outside the jurisdiction."""
+        where = officer.jurisdiction
+        if draft.target_kind in NATIONAL:
+            await self.target_label(officer, draft)  # refuses others, and no province chosen
+            if draft.target_kind == TargetKind.COUNTRY:
+                return Reach()
+            return Reach(province_codes=tuple(draft.province_codes))
         if draft.target_kind == "province":
-            return await groups.audience(session, province_code=officer.jurisdiction.code)
+            if where.kind != "province":
+                raise AlertError("compose.outside_jurisdiction")
+            return Reach(province_codes=(where.code,))
         commune = await _commune_area(session, draft.commune_code or "")
-        wanted = None
+        unit = self._units.commune(commune.code or "")
+        if unit is None or not where.covers(unit):
+            raise AlertError("compose.outside_jurisdiction")
         if draft.target_kind == "residential":
-            wanted = [*draft.residential_ids, commune.id or 0]
-        return await groups.audience(session, commune_id=commune.id, area_ids=wanted)
+            return Reach(commune_id=commune.id, area_ids=(*draft.residential_ids, commune.id or 0))
+        return Reach(commune_id=commune.id)
 
     # -- confirm, correct, end ------------------------------------------------------------
 
-    async def confirm(self, officer_id: int, token: str) -> Sent:
+    async def confirm(self, officer_id: int, token: str, *, reconfirmed: bool = False) -> Sent:
         """Write the alert and one delivery row per group, once: a second press sends nothing.
 
-        Raises `PreviewExpired` (nothing written) when the preview is older than ten minutes.
+        Raises `PreviewExpired` (nothing written) when the preview is older than ten minutes,
+        and `AlertError("compose.reconfirm")` for a draft to more than one province that was
+        not confirmed a second time (`reconfirmed`).
         """
         try:
-            confirmed = await self._confirm(officer_id, token)
+            confirmed = await self._confirm(officer_id, token, reconfirmed)
         except IntegrityError:
             confirmed = None
         if confirmed is None:
@@ -359,7 +399,9 @@ class AlertService:
         )
         return sent
 
-    async def _confirm(self, officer_id: int, token: str) -> tuple[Sent, str] | None:
+    async def _confirm(
+        self, officer_id: int, token: str, reconfirmed: bool
+    ) -> tuple[Sent, str] | None:
         officer = await self._officers.officer(officer_id)
         if officer is None:
             raise AlertError("errors.not_officer")
@@ -370,6 +412,8 @@ class AlertService:
             draft = Draft.from_json(row.token, row.step, row.data)
             if draft.preview_expired(utcnow()):
                 raise PreviewExpired
+            if draft.national and not reconfirmed:
+                raise AlertError("compose.reconfirm")
             content = await self.content(officer, draft)
             alert = self._alert_row(officer, draft, content)
             session.add(alert)
@@ -379,14 +423,12 @@ class AlertService:
                 session, alert.id, await _target_areas(session, officer, draft)
             )
             _add_version(session, alert, AlertVersionKind.ORIGINAL, officer_id)
-            audience = await self._audience(session, officer, draft)
-            targets = [
-                Target(tg_id, chat_id, not receives(minimum, content.severity), language)
-                for chat_id, tg_id, language, minimum in audience
-            ]
+            reach = await self._reach(session, officer, draft)
+            rows = groups.audience_rows(reach, _filtering(content.severity))
             priority = content.severity.rank
-            await enqueue(session, ALERT_KIND, alert.id, targets, priority=priority)
-            alert.recipients = sum(1 for t in targets if not t.filtered)
+            await enqueue_select(session, ALERT_KIND, alert.id, rows, priority=priority)
+            written = await job_progress(session, ALERT_KIND, alert.id)
+            alert.recipients = written.pending
             await session.delete(row)
             await record_audit(
                 session,
@@ -396,15 +438,19 @@ class AlertService:
                 alert.recipients,
                 detail=f"{content.severity.value}/{content.category}",
             )
-            sent = Sent(alert.id, alert.recipients, len(targets) - alert.recipients)
+            sent = Sent(alert.id, alert.recipients, written.filtered)
             return sent, await _actor_label(session, officer_id)
 
     def _alert_row(self, officer: OfficerView, draft: Draft, content: AlertContent) -> Alert:
-        targets = {
+        targets: dict[str, object] = {
             "province": officer.jurisdiction.province_code,
             "commune": draft.commune_code,
             "residential": draft.residential_ids,
         }
+        if draft.target_kind == TargetKind.COUNTRY:
+            targets = {"country": officer.jurisdiction.code}
+        elif draft.target_kind == TargetKind.PROVINCES:
+            targets = {"provinces": draft.province_codes}
         return Alert(
             draft_token=draft.token,
             officer_telegram_id=officer.telegram_id,
@@ -562,13 +608,18 @@ class AlertService:
         return alert
 
     async def _may_manage(self, session: AsyncSession, actor: int, alert: Alert) -> bool:
-        """The sender, a superadmin, and the officers of an area the alert was sent to."""
+        """The sender, a superadmin, the ministry's officers, and the officers of an area the
+        alert was sent to; a national alert (the ministry's) only by the ministry."""
         if self._officers.is_superadmin(actor) or actor == alert.officer_telegram_id:
             return True
         officer = await self._officers.officer(actor)
         if officer is None or alert.id is None:
             return False
         where = officer.jurisdiction
+        if where.national:
+            return True
+        if alert.target_kind in NATIONAL:
+            return False
         targets = await alert_queries.targets_of(session, alert.id)
         if where.kind == "province":
             return any(t.province_code == where.code for t in targets)
@@ -744,8 +795,12 @@ async def _actor_label(session: AsyncSession, telegram_id: int) -> str:
 
 
 async def _target_areas(session: AsyncSession, officer: OfficerView, draft: Draft) -> list[Area]:
-    """The rows of the areas the draft is sent to: the province, the commune, or the chosen
-    residential areas of the commune."""
+    """The rows of the areas the draft is sent to: every province or the chosen ones (a
+    national alert), the province, the commune, or the chosen residential areas of the
+    commune."""
+    if draft.target_kind in NATIONAL:
+        codes = None if draft.target_kind == TargetKind.COUNTRY else draft.province_codes
+        return await areas.provinces(session, codes)
     if draft.target_kind == "province":
         province = await areas.area_by_code(session, officer.jurisdiction.code, AreaKind.PROVINCE)
         if province is None:
@@ -756,6 +811,12 @@ async def _target_areas(session: AsyncSession, officer: OfficerView, draft: Draf
         return [commune]
     chosen = set(draft.residential_ids)
     return [a for a in await areas.residential_areas(session, commune.id) if a.id in chosen]
+
+
+def _filtering(severity: Severity) -> list[str]:
+    """The minimum severities of groups that do not receive an alert of `severity` (as
+    `receives` decides; an unknown minimum receives everything)."""
+    return [s.value for s in Severity if s.rank > severity.rank]
 
 
 async def _commune_area(session: AsyncSession, code: str) -> Area:

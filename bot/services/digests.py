@@ -449,7 +449,11 @@ class DigestService:
         snapshot: Mapping[str, int],
         period: Period,
     ) -> None:
-        people = [o for o in officers if reachable.get(o.telegram_id)]
+        # The ministry's officers (the whole country) get no weekly digest: it is made of
+        # provinces' and communes' figures, and /thongke shows them the country's.
+        people = [
+            o for o in officers if reachable.get(o.telegram_id) and self._has_figures(o.area_code)
+        ]
         areas = await self._snapshot_ids({o.area_code for o in people}, period)
         for officer in people:
             person = officer.telegram_id
@@ -554,6 +558,10 @@ class DigestService:
     def _is_province(self, code: str) -> bool:
         return self._units.province(code) is not None
 
+    def _has_figures(self, code: str) -> bool:
+        """Whether a weekly digest is made for this area (a province or a commune)."""
+        return self._is_province(code) or self._units.commune(code) is not None
+
     # -- figures -------------------------------------------------------------------------
 
     async def _snapshot_ids(self, codes: Iterable[str], period: Period) -> dict[str, int]:
@@ -621,6 +629,8 @@ class DigestService:
             officer = await q.officer_of(session, person)
             groups = await q.groups_administered(session, person)
             languages = await q.person_languages(session, [person], self._default_language)
+        if officer is not None and not self._has_figures(officer.area_code):
+            officer = None  # the ministry's: only the groups the person administers
         if officer is None and not groups:
             return RequestOutcome(RequestStatus.NONE)
         period = last_full_week(now, self.tz)

@@ -1,4 +1,5 @@
-"""Officers and their jurisdiction (a commune or a whole province), and the audit log."""
+"""Officers and their jurisdiction (a commune, a whole province or, for the ministry, the whole
+country), and the audit log."""
 
 from __future__ import annotations
 
@@ -15,24 +16,34 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 CLI_ACTOR = 0  # the audit log's actor for changes made with the `canhgac` command line
+COUNTRY_CODE = "VN"  # the ministry's jurisdiction: every province
+COUNTRY_NAME = "Toàn quốc"  # as alert copies name the area (catalogues: "jurisdiction.country")
+MINISTRY = "Bộ Công an"  # the issuing unit of the ministry's alerts
 
 
 class UnknownJurisdiction(Exception):
-    """The area code is neither a province nor a commune code."""
+    """The area code is neither the country's, a province's nor a commune's code."""
 
 
 @dataclass(frozen=True)
 class Jurisdiction:
     """Where an officer may send alerts."""
 
-    kind: str  # "province" or "commune"
+    kind: str  # "country", "province" or "commune"
     code: str
     name: str
-    province_code: str
+    province_code: str  # "" for the country
     label: str
+
+    @property
+    def national(self) -> bool:
+        """The ministry's jurisdiction: the whole country."""
+        return self.kind == "country"
 
     def covers(self, commune: Commune) -> bool:
         """Whether the commune lies inside this jurisdiction."""
+        if self.kind == "country":
+            return True
         if self.kind == "province":
             return commune.province_code == self.code
         return commune.code == self.code
@@ -47,12 +58,17 @@ class OfficerView:
 
     @property
     def issuer(self) -> str:
-        """The issuing unit shown under alerts: "Công an Phường Đống Đa"."""
+        """The issuing unit shown under alerts: "Công an Phường Đống Đa", "Bộ Công an"."""
+        if self.jurisdiction.national:
+            return MINISTRY
         return f"Công an {self.jurisdiction.name}"
 
 
 def jurisdiction_of(units: AdminUnits, code: str) -> Jurisdiction:
-    """The jurisdiction named by an official province or commune code."""
+    """The jurisdiction named by "VN" (the whole country) or an official province or commune
+    code."""
+    if code.upper() == COUNTRY_CODE:
+        return Jurisdiction("country", COUNTRY_CODE, COUNTRY_NAME, "", COUNTRY_NAME)
     unit = units.province(code) or units.commune(code)
     if isinstance(unit, Province):
         return Jurisdiction("province", unit.code, unit.name, unit.code, unit.name)

@@ -35,6 +35,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.areas import AdminUnits
 from bot.services.alert_types import Severity
+from bot.services.officers import COUNTRY_CODE, COUNTRY_NAME
 from bot.services.tip_types import URGENT_CATEGORIES, TipConfig
 from storage.db import SessionFactory
 from storage.models import Area, AreaKind, Tip
@@ -117,6 +118,7 @@ def named_period(name: PeriodName, now: datetime, tz: ZoneInfo) -> Period:
 
 
 class ScopeKind(StrEnum):
+    COUNTRY = "country"
     PROVINCE = "province"
     COMMUNE = "commune"
     RESIDENTIAL = "residential"
@@ -132,6 +134,10 @@ class Scope:
     code: str | None = None
     area_id: int | None = None
     chat_telegram_id: int | None = None
+
+    @classmethod
+    def country(cls) -> Scope:
+        return cls(ScopeKind.COUNTRY, code=COUNTRY_CODE)
 
     @classmethod
     def province(cls, code: str) -> Scope:
@@ -151,7 +157,9 @@ class Scope:
 
     @classmethod
     def of_code(cls, code: str) -> Scope:
-        """A province (2 digits) or a commune (5 digits) by its official code."""
+        """The country ("VN"), a province (2 digits) or a commune (5 digits) by its code."""
+        if code.upper() == COUNTRY_CODE:
+            return cls.country()
         return cls.province(code) if len(code) <= 2 else cls.commune(code)
 
 
@@ -335,7 +343,7 @@ class StatisticsService:
             resolved = Scope.of_code(area_code)
             province = self._units.province(area_code) if resolved.kind == "province" else None
             commune = self._units.commune(area_code) if resolved.kind == "commune" else None
-            if province is None and commune is None:
+            if province is None and commune is None and resolved.kind != ScopeKind.COUNTRY:
                 raise UnknownScope(area_code)
         async with self._sessions() as session:
             table = await _Computation(session, AreaFilter(), self._deadlines).communes(
@@ -382,6 +390,8 @@ class StatisticsService:
         return Scope.commune(commune.code) if commune is not None and commune.code else None
 
     async def _resolve(self, session: AsyncSession, scope: Scope) -> _Resolved:
+        if scope.kind == ScopeKind.COUNTRY:
+            return _Resolved(AreaFilter(), COUNTRY_NAME)  # every field None: the whole country
         if scope.kind == ScopeKind.PROVINCE:
             return await self._province(session, scope.code or "")
         if scope.kind == ScopeKind.COMMUNE:

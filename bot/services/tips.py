@@ -1100,6 +1100,10 @@ def _changed(tip: Tip, decision: Transition) -> TriageChanged:
 
 
 def _covers(jurisdiction: Jurisdiction, tip: Tip) -> bool:
+    """Whether the officer handles the tip: the ministry's officers are in no commune's or
+    province's triage (tips never reach them), so none of theirs."""
+    if jurisdiction.national:
+        return False
     if jurisdiction.kind == "province":
         return tip.province_code == jurisdiction.code
     return tip.commune_code == jurisdiction.code

@@ -57,3 +57,11 @@ async def communes_in(session: AsyncSession, province_code: str | None) -> dict[
     if province_code is not None:
         query = query.where(col(Area.province_code) == province_code)
     return {area_id: code for area_id, code in await session.exec(query) if area_id and code}
+
+
+async def provinces(session: AsyncSession, codes: list[str] | None = None) -> list[Area]:
+    """The province rows with these official codes (None: every province), by code."""
+    query = select(Area).where(col(Area.kind) == AreaKind.PROVINCE.value)
+    if codes is not None:
+        query = query.where(col(Area.code).in_(codes))
+    return list(await session.exec(query.order_by(col(Area.code))))

@@ -4,48 +4,80 @@ session and never commits."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, and_, case, false, func, true
 from sqlalchemy import select as core_select
-from sqlmodel import col, select
+from sqlalchemy.sql.selectable import Select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Chat, Subscription
 
 
-class Member(NamedTuple):
-    """A group an alert can reach: its `chats` row, Telegram id, language and severity filter."""
+@dataclass(frozen=True)
+class Reach:
+    """Which subscribed groups an alert reaches: every one (nothing set: the whole country),
+    those of some provinces, of one commune, or of some areas of that commune."""
 
-    chat_id: int
-    telegram_id: int
-    language: str | None
-    min_severity: str
+    province_codes: tuple[str, ...] | None = None
+    commune_id: int | None = None
+    area_ids: tuple[int, ...] | None = None
+
+    def condition(self) -> ColumnElement[bool]:
+        """The active subscriptions reached (the bot still in the group, not paused)."""
+        clauses: list[ColumnElement[bool]] = [
+            col(Subscription.paused).is_(False),
+            col(Chat.bot_member).is_(True),
+        ]
+        if self.province_codes is not None:
+            clauses.append(col(Subscription.province_code).in_(list(self.province_codes)))
+        if self.commune_id is not None:
+            clauses.append(col(Subscription.commune_id) == self.commune_id)
+        if self.area_ids is not None:
+            clauses.append(col(Subscription.area_id).in_(list(self.area_ids)))
+        return and_(true(), *clauses)
 
 
-async def audience(
-    session: AsyncSession,
-    *,
-    province_code: str | None = None,
-    commune_id: int | None = None,
-    area_ids: Sequence[int] | None = None,
-) -> list[Member]:
-    """Every active subscribed group of the province, or of the commune (narrowed to groups
-    subscribed to one of `area_ids` when given), by chat row."""
-    query = (
-        select(Chat.id, Chat.telegram_id, Chat.language, Subscription.min_severity)
-        .join(Subscription, col(Subscription.chat_id) == col(Chat.id))
-        .where(col(Subscription.paused).is_(False), col(Chat.bot_member).is_(True))
+def audience_rows(reach: Reach, filtering: Sequence[str]) -> Select[Any]:
+    """(chats.id, Telegram id, language, filtered) of every group reached, one row per chat (a
+    chat has one subscription); `filtered` is true for groups whose minimum severity is one of
+    `filtering` (the alert is less severe than they want)."""
+    columns: list[Any] = [
+        col(Chat.id).label("chat_id"),
+        col(Chat.telegram_id).label("telegram_chat_id"),
+        col(Chat.language).label("language"),
+        _filtered(filtering).label("filtered"),
+    ]
+    rows: Select[Any] = (
+        core_select(*columns)
+        .join_from(Chat, Subscription, col(Subscription.chat_id) == col(Chat.id))
+        .where(reach.condition())
     )
-    if province_code is not None:
-        query = query.where(col(Subscription.province_code) == province_code)
-    if commune_id is not None:
-        query = query.where(col(Subscription.commune_id) == commune_id)
-    if area_ids is not None:
-        query = query.where(col(Subscription.area_id).in_(list(area_ids)))
-    rows = await session.exec(query.order_by(col(Chat.id)))
-    return [Member(r[0] or 0, r[1], r[2], r[3]) for r in rows]
+    return rows
+
+
+async def audience_counts(
+    session: AsyncSession, reach: Reach, filtering: Sequence[str]
+) -> tuple[int, int]:
+    """(groups that will receive it, groups that filter it out), counted in SQL."""
+    filtered = func.coalesce(func.sum(case((_filtered(filtering), 1), else_=0)), 0)
+    result = await _run(
+        session,
+        core_select(func.count(), filtered)
+        .join_from(Chat, Subscription, col(Subscription.chat_id) == col(Chat.id))
+        .where(reach.condition()),
+    )
+    total, dropped = result.one()
+    return int(total) - int(dropped), int(dropped)
+
+
+def _filtered(filtering: Sequence[str]) -> ColumnElement[bool]:
+    if not filtering:
+        return false()
+    return col(Subscription.min_severity).in_(list(filtering))
 
 
 class ActiveGroup(NamedTuple):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, update
+from sqlalchemy import ColumnElement, and_, delete, false, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,10 +36,12 @@ LIVE_DELIVERIES = (DeliveryStatus.PENDING.value, DeliveryStatus.DELIVERED.value)
 class Scope:
     """Where an officer works: every commune of a province, or one commune."""
 
-    kind: str  # "province" | "commune"
+    kind: str  # "province" | "commune" | "country" (the ministry: in no triage, no tips)
     code: str
 
     def condition(self) -> ColumnElement[bool]:
+        if self.kind == "country":
+            return false()
         column = Tip.province_code if self.kind == "province" else Tip.commune_code
         return col(column) == self.code
 

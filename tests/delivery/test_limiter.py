@@ -12,7 +12,14 @@ from telegram import InputMediaPhoto
 
 from bot.delivery import DeliveryConfig, FloodGate
 from bot.delivery.limiter import BULK, INTERACTIVE, bulk_args, is_counted, weight_of
-from bot.delivery.windows import LocalWindows, PostgresWindows, RedisWindows, Window, WindowStore
+from bot.delivery.windows import (
+    SWEEP_EVERY,
+    LocalWindows,
+    PostgresWindows,
+    RedisWindows,
+    Window,
+    WindowStore,
+)
 from simulator import BotApiSimulator, Limits, SimDriver
 from tests.delivery.conftest import REDIS_URL, Db, make_bot, redis_available
 from tests.delivery.support import wait_until
@@ -235,3 +242,22 @@ def test_calls_count_as_telegram_counts_them(
     endpoint: str, data: dict[str, object], counted: bool, weight: int
 ) -> None:
     assert (is_counted(endpoint), weight_of(endpoint, data)) == (counted, weight)
+
+
+async def test_windows_of_chats_not_heard_from_are_forgotten(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A broadcast touches every group once: their windows must not stay for ever."""
+    clock = [1000.0]
+    monkeypatch.setattr("bot.delivery.windows.time.monotonic", lambda: clock[0])
+    store = LocalWindows()
+    glob = Window("global", 1.0, 1_000_000)
+    for chat in range(3 * SWEEP_EVERY):
+        verdict = await store.try_acquire(glob, Window(f"chat:{chat}", 60.0, 20))
+        assert verdict.granted
+        clock[0] += 0.01  # 100 per second: a sweep finds a minute's chats still live
+    assert store.windows <= 6_000 + SWEEP_EVERY + 1
+    assert store.windows < 3 * SWEEP_EVERY
+    # A chat still within its minute keeps its count.
+    last = Window(f"chat:{3 * SWEEP_EVERY - 1}", 60.0, 1)
+    assert not (await store.try_acquire(glob, last)).granted

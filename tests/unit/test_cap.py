@@ -209,6 +209,23 @@ def test_residential_target_keeps_its_label_and_commune_code(units: AdminUnits) 
     )
 
 
+async def test_a_national_alert_names_its_provinces(units: AdminUnits, builder: CapBuilder) -> None:
+    country = version(
+        target_kind="country", target_codes=json.dumps({"country": "VN"}), target_label="Toàn quốc"
+    )
+    (message,) = await cap_messages(units, [country])
+    valid(builder.alert(message))
+    assert area_of(country, units).geocodes == tuple(
+        ("VN-province", p.code) for p in units.provinces
+    )
+    chosen = version(
+        target_kind="provinces",
+        target_codes=json.dumps({"provinces": [HA_NOI, "31"]}),
+        target_label="Thành phố Hà Nội, Thành phố Hải Phòng",
+    )
+    assert area_of(chosen, units).geocodes == (("VN-province", HA_NOI), ("VN-province", "31"))
+
+
 async def test_since_skips_older_versions_but_still_references_them(units: AdminUnits) -> None:
     found = await cap_messages(units, STORY, since=SENT + timedelta(minutes=10))
     assert [(m.version, [v for v, _ in m.earlier]) for m in found] == [(2, [1]), (3, [1, 2])]
