@@ -7,14 +7,20 @@ buttons: this file is about the groups' side.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from sqlmodel import col, func, select
 
+from bot.app import DELIVERY
 from bot.areas import AdminUnits
 from bot.container import Services
+from bot.delivery import DeliveryEngine
 from simulator import BotApiSimulator, SimDriver
 from simulator.models import SimChat, SimMessage, SimUser
 from simulator.world import TINY_PNG
-from storage.models import AlertAck
+from storage.models import AlertAck, Delivery
 from tests.support.botrunner import BotRunner
 from tests.support.world import subscribed_groups
 
@@ -179,3 +185,65 @@ async def test_the_acknowledgement_survives_a_correction_and_the_end(
     async with svc.sessions() as session:
         rows = await session.exec(select(AlertAck.alert_id).where(col(AlertAck.alert_id) == number))
         assert len(rows.all()) == 1
+
+
+@contextlib.asynccontextmanager
+async def writer_held(bot: BotRunner) -> AsyncIterator[None]:
+    """The delivery engine sends but writes no outcome (message ids) until the block ends."""
+    assert bot.app is not None
+    engine: DeliveryEngine = bot.app.bot_data[DELIVERY]
+    release = asyncio.Event()
+    write = engine._apply_outcomes
+
+    async def held() -> None:
+        await release.wait()
+        await write()
+
+    engine._apply_outcomes = held  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        release.set()
+
+
+async def message_ids(bot: BotRunner, number: int) -> list[int | None]:
+    async with services(bot).sessions() as session:
+        rows = await session.exec(select(Delivery.message_id).where(col(Delivery.ref_id) == number))
+        return list(rows.all())
+
+
+async def test_a_press_before_the_copy_is_recorded_counts_once(
+    bot: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
+) -> None:
+    admin, member = driver.create_user("Tổ trưởng"), driver.create_user("Người dân")
+    svc = services(bot)
+    (group,) = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 1, admin)
+    (elsewhere,) = await subscribed_groups(driver, svc.sessions, units, BA_DINH, 1, admin)
+    group.members[member.id] = "member"
+    police = await officer(bot, driver, DONG_DA)
+    await driver.send_text(admin, elsewhere, "/baotin")  # a group this alert is not sent to
+    link = await driver.wait_for_bot_message(elsewhere)
+    async with writer_held(bot):
+        number = await alert(bot, police, "Mất trộm xe máy tại chợ.")
+        other = await alert(bot, await officer(bot, driver, BA_DINH), "Mất điện khu vực.")
+        (copy,) = await copies_arrive(driver, group)
+        other_copy = await driver.wait_for_bot_message(elsewhere, "Mất điện", timeout=20)
+        assert await message_ids(bot, number) == await message_ids(bot, other) == [None]
+        pressed = [
+            await driver.press_button(admin, group, ACK),
+            await driver.press_button(admin, group, ACK),  # the same person again
+            await driver.press_button(member, group, ACK),
+            # A modified client sends this alert's data where the alert was not sent.
+            await driver.press_callback_data(admin, elsewhere, link, f"ack:{number}"),
+            await driver.press_callback_data(admin, elsewhere, other_copy, f"ack:{number}"),
+        ]
+        first, again, by_member, *forged = await answers(sim, driver, *pressed)
+        assert "Đã ghi nhận" in first and "rồi" in again and "Quản trị viên" in by_member
+        assert forged == [NOT_HERE, NOT_HERE]
+        assert await acks(bot) == 1 and await message_ids(bot, number) == [None]
+    await driver.wait_for(lambda: FOOTER in body(copy), timeout=10)
+    assert copy.buttons == [[TIP]] and copy.edit_count == 1
+    assert await message_ids(bot, number) == [copy.message_id]
+    assert other_copy.edit_count == 0 and other_copy.buttons == [[ACK], [TIP]]
+    assert (await svc.alerts.status(police.id, number)).acknowledged == 1
+    assert sim.unanswered_callbacks() == []

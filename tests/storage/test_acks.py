@@ -200,3 +200,31 @@ async def test_copies_rendered_together_share_one_lookup_and_see_new_acknowledge
     later = await lookup.get(number, B)
     assert lookup.loads == 2 and later is not None and set(later.acknowledged) == {B}
     assert await lookup.get(999, A) is None
+
+
+async def test_a_copy_in_a_senders_hands_acknowledges_before_its_message_id_is_written(
+    sessions: SessionFactory, alerts: AlertService, delivered: tuple[OfficerView, int, int]
+) -> None:
+    _, number, _ = delivered
+    with pytest.raises(AlertError):  # C's copy waits in the queue: not in the chat yet
+        await alerts.acknowledge(number, C, 7)
+    async with sessions() as session, session.begin():
+        (held,) = [c for c in await outbox.claim(session, "test", 1000, 60) if c.ref_id == number]
+    assert held.telegram_chat_id == C and held.message_id is None
+    assert await alerts.acknowledge(number, C, 7) is True  # sent, outcome not yet written
+    assert await alerts.acknowledge(number, C, 7) is False
+    async with sessions() as session, session.begin():
+        await outbox.mark_done(session, [outbox.Done(held.id, held.content_version, 300, False)])
+    # The copy went out without its footer: it is due again, one version further, to be edited.
+    assert (await versions(sessions, number))[C] == (held.content_version + 1, True)
+
+
+async def test_a_copy_whose_lease_ran_out_unrecorded_does_not_acknowledge(
+    sessions: SessionFactory, alerts: AlertService, delivered: tuple[OfficerView, int, int]
+) -> None:
+    _, number, _ = delivered
+    async with sessions() as session, session.begin():
+        await outbox.claim(session, "test", 1000, -1)  # a sender that crashed long ago
+    with pytest.raises(AlertError) as problem:
+        await alerts.acknowledge(number, C, 7)
+    assert problem.value.key == "ack.not_here"
