@@ -4,14 +4,12 @@ shown on that group's copy alone."""
 from __future__ import annotations
 
 import asyncio
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, func, select
 
 from bot.areas import AdminUnits
 from bot.delivery import outbox
-from bot.i18n import load_catalog
 from bot.services.alert_copies import CopyLookup
 from bot.services.alerts import ALERT_KIND, AlertError, AlertService, content_of
 from bot.services.chats import ChatRef
@@ -19,25 +17,12 @@ from bot.services.officers import OfficerService, OfficerView
 from bot.services.subscriptions import SubscriptionService
 from storage.db import SessionFactory
 from storage.models import AlertAck, Delivery
+from tests.support.services import SUPERADMIN, TZ
 
 DONG_DA, BA_DINH = "00235", "00004"
-SUPERADMIN = 42
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # Groups of Đống Đa: A and B got their copy, C's is still waiting; D is a group of Ba Đình.
 A, B, C, D = -4_200_000_000, -4_200_000_001, -4_200_000_002, -4_300_000_000
 FOOTER = "✅ Đã nhận lúc"
-
-
-@pytest.fixture
-def officers(sessions: SessionFactory, small_units: AdminUnits) -> OfficerService:
-    return OfficerService(sessions, small_units, frozenset({SUPERADMIN}))
-
-
-@pytest.fixture
-def alerts(
-    sessions: SessionFactory, small_units: AdminUnits, officers: OfficerService
-) -> AlertService:
-    return AlertService(sessions, small_units, load_catalog(), TZ, officers)
 
 
 async def subscribe(sessions: SessionFactory, units: AdminUnits, code: str, *chats: int) -> None:

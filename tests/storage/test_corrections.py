@@ -6,14 +6,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
 
 from bot.areas import AdminUnits
 from bot.delivery import outbox
-from bot.i18n import load_catalog
 from bot.services.alert_render import PREVIEW_ACK
 from bot.services.alert_types import Draft
 from bot.services.alerts import (
@@ -28,29 +26,13 @@ from bot.services.officers import OfficerService, OfficerView
 from bot.services.subscriptions import SubscriptionService
 from storage.db import SessionFactory
 from storage.models import Alert, AlertCorrection, AlertVersion, AuditEntry, Delivery, Officer
+from tests.support.services import SUPERADMIN, alert_service
 
 DONG_DA = "00235"
-SUPERADMIN = 42
 ISSUER_ID, COLLEAGUE_ID = 5_000_000_100, 5_000_000_101
 GROUP_BASE = -4_200_000_000
 TEXT = "Cảnh giác cuộc gọi giả danh công an, số 0912 345 678."
 FIXED = "Cảnh giác cuộc gọi giả danh công an, số đúng là 0987 654 321."
-
-
-def service(sessions: SessionFactory, units: AdminUnits, officers: OfficerService) -> AlertService:
-    return AlertService(sessions, units, load_catalog(), ZoneInfo("Asia/Ho_Chi_Minh"), officers)
-
-
-@pytest.fixture
-def officers(sessions: SessionFactory, small_units: AdminUnits) -> OfficerService:
-    return OfficerService(sessions, small_units, frozenset({SUPERADMIN}))
-
-
-@pytest.fixture
-def alerts(
-    sessions: SessionFactory, small_units: AdminUnits, officers: OfficerService
-) -> AlertService:
-    return service(sessions, small_units, officers)
 
 
 @pytest.fixture
@@ -59,7 +41,7 @@ def other_process(
 ) -> AlertService:
     """The service as another process (or this one after a restart) has it: only the database
     is shared."""
-    return service(sessions, small_units, officers)
+    return alert_service(sessions, small_units, officers)
 
 
 async def composed(
