@@ -65,7 +65,10 @@ def _copies(kind: str, alert_ids: Select[Any], chat_ids: Select[Any] | None, com
     """One row per delivered copy of the alerts `alert_ids` (to the groups `chat_ids`, or to
     any group): its alert, group, the group's commune (`communes`) and the minutes its group
     took to acknowledge it (NULL if it did not). Materialised once per statement."""
-    minutes = minutes_between(col(AlertAck.created_at), col(Delivery.delivered_at))
+    # A press may come before the sender has written the copy down (`delivered_chat`): that
+    # group took no time at all, not a few negative milliseconds.
+    taken = minutes_between(col(AlertAck.created_at), col(Delivery.delivered_at))
+    minutes = case((taken < 0, 0.0), else_=taken)
     columns = [
         col(Delivery.ref_id).label("alert"),
         col(Delivery.chat_id).label("chat"),

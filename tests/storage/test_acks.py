@@ -4,6 +4,7 @@ shown on that group's copy alone."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlmodel import col, func, select
@@ -16,7 +17,8 @@ from bot.services.chats import ChatRef
 from bot.services.officers import OfficerService, OfficerView
 from bot.services.subscriptions import SubscriptionService
 from storage.db import SessionFactory
-from storage.models import AlertAck, Delivery
+from storage.models import Alert, AlertAck, Chat, Delivery
+from storage.queries.deliveries import AckBy, ack_figures
 from tests.support.services import SUPERADMIN, TZ
 
 DONG_DA, BA_DINH = "00235", "00004"
@@ -202,6 +204,27 @@ async def test_a_copy_in_a_senders_hands_acknowledges_before_its_message_id_is_w
         await outbox.mark_done(session, [outbox.Done(held.id, held.content_version, 300, False)])
     # The copy went out without its footer: it is due again, one version further, to be edited.
     assert (await versions(sessions, number))[C] == (held.content_version + 1, True)
+    async with sessions() as session, session.begin():  # as if the writer took a minute
+        ack = (await session.exec(select(AlertAck).where(col(AlertAck.alert_id) == number))).one()
+        copy = await session.get(Delivery, held.id)
+        assert copy is not None and copy.delivered_at is not None
+        copy.delivered_at = ack.created_at + timedelta(minutes=1)
+    async with sessions() as session:
+        figures = await ack_figures(
+            session, ALERT_KIND, select(Alert.id).where(col(Alert.id) == number), None, [AckBy.CHAT]
+        )
+    # C pressed before its copy was written down as delivered: it took no time, not less.
+    c_row = await chat_row(sessions, C)
+    assert figures[AckBy.CHAT][c_row].median_minutes == 0.0
+
+
+async def chat_row(sessions: SessionFactory, telegram_id: int) -> int:
+    async with sessions() as session:
+        found = (
+            await session.exec(select(Chat.id).where(col(Chat.telegram_id) == telegram_id))
+        ).one()
+    assert found is not None
+    return found
 
 
 async def test_a_copy_whose_lease_ran_out_unrecorded_does_not_acknowledge(
