@@ -20,7 +20,7 @@ from simulator import BotApiSimulator, SimDriver
 from simulator.models import SimChat, SimMessage
 from simulator.world import TINY_PNG
 from storage.models import AlertAck, Delivery
-from tests.support.alerting import confirmed_alert, police_officer, services_of
+from tests.support.alerting import confirmed_alert, police_officer
 from tests.support.botrunner import BotRunner
 from tests.support.world import subscribed_groups
 
@@ -53,7 +53,7 @@ async def answers(sim: BotApiSimulator, driver: SimDriver, *query_ids: str) -> l
 
 
 async def acks(bot: BotRunner) -> int:
-    async with services_of(bot).sessions() as session:
+    async with bot.services.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(AlertAck)) or 0)
 
 
@@ -61,7 +61,7 @@ async def test_the_first_admin_press_marks_that_groups_copy_only(
     bot: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin, member = driver.create_user("Tổ trưởng"), driver.create_user("Người dân")
-    svc = services_of(bot)
+    svc = bot.services
     groups = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 3, admin)
     groups[0].members[member.id] = "member"
     police = await police_officer(bot, driver, DONG_DA)
@@ -93,7 +93,7 @@ async def test_forged_and_junk_button_data_is_answered_and_changes_nothing(
     bot: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin, other_admin = driver.create_user("Tổ trưởng"), driver.create_user("Trưởng thôn")
-    svc = services_of(bot)
+    svc = bot.services
     (dong_da,) = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 1, admin)
     (ba_dinh,) = await subscribed_groups(driver, svc.sessions, units, BA_DINH, 1, other_admin)
     here = await confirmed_alert(
@@ -137,7 +137,7 @@ async def test_the_acknowledgement_survives_a_correction_and_the_end(
     bot: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin = driver.create_user("Tổ trưởng")
-    svc = services_of(bot)
+    svc = bot.services
     groups = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 2, admin)
     police = await police_officer(bot, driver, DONG_DA)
     photo = driver.world.store_file(TINY_PNG, "photos", ".jpg", "image/jpeg").file_id
@@ -185,7 +185,7 @@ async def writer_held(bot: BotRunner) -> AsyncIterator[None]:
 
 
 async def message_ids(bot: BotRunner, number: int) -> list[int | None]:
-    async with services_of(bot).sessions() as session:
+    async with bot.services.sessions() as session:
         rows = await session.exec(select(Delivery.message_id).where(col(Delivery.ref_id) == number))
         return list(rows.all())
 
@@ -194,7 +194,7 @@ async def test_a_press_before_the_copy_is_recorded_counts_once(
     bot: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin, member = driver.create_user("Tổ trưởng"), driver.create_user("Người dân")
-    svc = services_of(bot)
+    svc = bot.services
     (group,) = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 1, admin)
     (elsewhere,) = await subscribed_groups(driver, svc.sessions, units, BA_DINH, 1, admin)
     group.members[member.id] = "member"

@@ -11,7 +11,7 @@ from simulator import BotApiSimulator, SimDriver
 from simulator.models import SimChat, SimMessage, SimUser
 from storage.models import Tip
 from storage.types import utcnow
-from tests.support.alerting import confirmed_alert, police_officer, services_of
+from tests.support.alerting import confirmed_alert, police_officer
 from tests.support.botrunner import BotRunner
 from tests.support.world import subscribed_groups
 
@@ -24,7 +24,7 @@ async def an_alert_acknowledged(
     bot: BotRunner, driver: SimDriver, police: SimUser, admin: SimUser, group: SimChat
 ) -> None:
     """One alert of the commune, delivered to `group` and acknowledged by its admin."""
-    svc = services_of(bot)
+    svc = bot.services
     number = await confirmed_alert(
         bot, police, "Cảnh giác trộm xe.", severity="urgent", category="theft"
     )
@@ -36,7 +36,7 @@ async def an_alert_acknowledged(
 
 async def tips(bot: BotRunner, count: int) -> None:
     """Tips about Đống Đa received an hour ago (rows as the tip service writes them)."""
-    async with services_of(bot).sessions() as session, session.begin():
+    async with bot.services.sessions() as session, session.begin():
         for n in range(count):
             session.add(
                 Tip(
@@ -67,7 +67,7 @@ async def test_in_a_group_for_its_admins_with_small_tip_counts_hidden(
     bot: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin, member = driver.create_user("Tổ trưởng"), driver.create_user("Người dân")
-    (group,) = await subscribed_groups(driver, services_of(bot).sessions, units, DONG_DA, 1, admin)
+    (group,) = await subscribed_groups(driver, bot.services.sessions, units, DONG_DA, 1, admin)
     group.members[member.id] = "member"
     await an_alert_acknowledged(
         bot, driver, await police_officer(bot, driver, DONG_DA), admin, group
@@ -115,7 +115,7 @@ async def test_in_private_for_an_officer_of_the_commune_and_of_the_province(
     bot: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin = driver.create_user("Tổ trưởng")
-    svc = services_of(bot)
+    svc = bot.services
     (group,) = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 1, admin)
     police = await police_officer(bot, driver, DONG_DA)
     await an_alert_acknowledged(bot, driver, police, admin, group)

@@ -4,23 +4,15 @@ officer's buttons, which tests/e2e/test_alerts.py covers."""
 
 from __future__ import annotations
 
-from bot.container import Services
 from simulator import SimDriver
 from simulator.models import SimUser
 from tests.support.botrunner import BotRunner
 
 
-def services_of(bot: BotRunner) -> Services:
-    """The running bot's services."""
-    assert bot.app is not None
-    found: Services = bot.app.bot_data["services"]
-    return found
-
-
 async def police_officer(bot: BotRunner, driver: SimDriver, area: str) -> SimUser:
     """A person made an officer of `area` (by code)."""
     user = driver.create_user("Cán bộ", username=f"officer_{area}")
-    await services_of(bot).officers.grant(0, user.id, area, f"Công an {area}")
+    await bot.services.officers.grant(0, user.id, area, f"Công an {area}")
     return user
 
 
@@ -35,8 +27,8 @@ async def confirmed_alert(
 ) -> int:
     """An alert of the officer's whole commune, valid 24 hours, composed and confirmed; its
     number."""
-    alerts = services_of(bot).alerts
-    view = await services_of(bot).officers.officer(by.id)
+    alerts = bot.services.alerts
+    view = await bot.services.officers.officer(by.id)
     assert view is not None
     draft = await alerts.new_draft(view)
     draft.target_kind, draft.severity, draft.category = "commune", severity, category

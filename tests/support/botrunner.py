@@ -9,6 +9,7 @@ from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES, build_application, start_application, stop_application
 from bot.areas import AdminUnits
+from bot.container import Services
 from bot.delivery import DeliveryConfig
 from bot.settings import Settings
 from simulator import BotApiSimulator
@@ -35,6 +36,13 @@ class BotRunner:
     engine: AsyncEngine | None = None
     app: Application | None = None  # type: ignore[type-arg]
     restarts: int = field(default=0)
+
+    @property
+    def services(self) -> Services:
+        """The running bot's services."""
+        assert self.app is not None
+        found: Services = self.app.bot_data["services"]
+        return found
 
     async def start(self) -> Application:  # type: ignore[type-arg]
         """Build and start the Application, polling with short long-poll timeouts."""
