@@ -13,8 +13,10 @@ from handlers.base import Context, is_chat_admin, is_group, language, services
 async def press_received(update: Update, context: Context) -> None:
     """Record the group's receipt once (the first administrator's press) and answer the press.
 
-    The data may be forged or stale: only a group the alert was delivered to can acknowledge
-    it; anything else is answered and changes nothing.
+    The data may be forged or stale: only a group the alert was delivered to (or is being sent
+    to right now: the sender writes the copy's message id a little after the send, and a quick
+    resident presses before that) can acknowledge it; anything else is answered and changes
+    nothing.
     """
     query, chat = update.callback_query, update.effective_chat
     if query is None or query.data is None:
