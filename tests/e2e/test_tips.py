@@ -22,7 +22,7 @@ from simulator import BotApiSimulator, SimDriver
 from simulator.models import SimChat, SimMessage, SimUser
 from storage.models import Tip, TipMedia
 from tests.e2e.conftest import BOT_USERNAME
-from tests.support.botrunner import BotRunner, settings_for
+from tests.support.botrunner import BotRunner, running, settings_for
 from tests.support.world import subscribed_groups
 from tests.unit.test_photo_privacy import jpeg_with_gps
 
@@ -45,11 +45,8 @@ async def runner(
     settings = settings_for(
         sim, database_url, delivery_private_per_second=10, tips_per_hour=per_hour
     )
-    bot = BotRunner(settings, units)
-    await bot.start()
-    yield bot
-    await bot.stop()
-    assert sim.violations == [], "the bot made calls Telegram would reject"
+    async with running(sim, settings, units) as bot:
+        yield bot
     assert sim.unanswered_callbacks() == []
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -79,3 +81,21 @@ class BotRunner:
         await self.stop(crash=crash)
         self.restarts += 1
         return await self.start()
+
+
+@contextlib.asynccontextmanager
+async def running(
+    sim: BotApiSimulator,
+    settings: Settings,
+    units: AdminUnits,
+    delivery: DeliveryConfig | None = None,
+) -> AsyncIterator[BotRunner]:
+    """The real Application polling the simulator for the length of the block, then stopped;
+    it must have made no call Telegram would reject."""
+    bot = BotRunner(settings, units, delivery=delivery)
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+    assert sim.violations == [], "the bot made calls Telegram would reject"
