@@ -32,7 +32,7 @@ from bot.services.tip_cards import (
 from bot.services.tip_flow import Label, translate
 from bot.services.tip_outbox import TipOutbox
 from bot.services.tip_types import tip_number
-from bot.services.tips import Refused, Relayed, TipFilter, TriageChanged
+from bot.services.tips import Refused, Relayed, TipCard, TipFilter, TriageChanged
 from handlers.base import Context, group_command, is_group, language, services
 from handlers.private import ask
 from handlers.relay import relay_answer
@@ -117,17 +117,27 @@ async def _edit(query: CallbackQuery, out: Outgoing) -> None:
             raise
 
 
+async def _card_answered(
+    query: CallbackQuery, context: Context, lang: str, tip_id: int
+) -> TipCard | None:
+    """The tip's card if the officer who pressed may see it; the press is answered either way
+    (refused: with the reason, and None)."""
+    card = await services(context).tips.card(query.from_user.id, tip_id)
+    if isinstance(card, Refused):
+        await query.answer(_say(context, lang, card.notice), show_alert=True)
+        return None
+    await query.answer()
+    return card
+
+
 async def _ask_reply(
     query: CallbackQuery, chat: Chat, context: Context, lang: str, tip_id: int
 ) -> None:
     """«Trả lời»: ask the officer for the words to relay to the reporter."""
-    svc = services(context)
-    card = await svc.tips.card(query.from_user.id, tip_id)
-    if isinstance(card, Refused):
-        await query.answer(_say(context, lang, card.notice), show_alert=True)
+    card = await _card_answered(query, context, lang, tip_id)
+    if card is None:
         return
-    await query.answer()
-    t = svc.catalog.t
+    t = services(context).catalog.t
     text = t(lang, "tips.card.ask_reply", number=card.number)
     placeholder = t(lang, "tips.card.reply_placeholder")
     await ask(
@@ -155,13 +165,10 @@ async def _ask_block(
     query: CallbackQuery, chat: Chat, context: Context, lang: str, tip_id: int
 ) -> None:
     """«Chặn người gửi»: ask first; the officer never learns who the sender is."""
-    svc = services(context)
-    card = await svc.tips.card(query.from_user.id, tip_id)
-    if isinstance(card, Refused):
-        await query.answer(_say(context, lang, card.notice), show_alert=True)
+    card = await _card_answered(query, context, lang, tip_id)
+    if card is None:
         return
-    await query.answer()
-    question = block_question(svc.catalog, lang, tip_id, card.number)
+    question = block_question(services(context).catalog, lang, tip_id, card.number)
     await chat.send_message(question.text, reply_markup=to_markup(question))
 
 

@@ -60,7 +60,7 @@ from bot.services.tips import (
 )
 from storage.db import SessionFactory
 from storage.models import Delivery
-from storage.models.tips import TipMessage, TipState
+from storage.models.tips import Direction, TipMessage, TipState
 from storage.queries import tips as q
 from storage.queries.tips import Contact
 from storage.types import utcnow
@@ -164,13 +164,17 @@ class TipOutbox:
 
     async def to_reporter(self, officer: int, tip_id: int, text: str) -> Relayed | Refused:
         """An officer's message, to the tip's reporter."""
-        done = await self._tips.officer_message(officer, tip_id, text, within=self.on_to_reporter)
+        done = await self._tips.relay(
+            Direction.TO_REPORTER, officer, tip_id, text, within=self.on_to_reporter
+        )
         self._notify()
         return done
 
     async def to_officers(self, person: int, tip_id: int, text: str) -> Relayed | Refused:
         """The reporter's answer, to the officers, signed only "Người báo tin #R-12"."""
-        done = await self._tips.reporter_message(person, tip_id, text, within=self.on_to_officers)
+        done = await self._tips.relay(
+            Direction.FROM_REPORTER, person, tip_id, text, within=self.on_to_officers
+        )
         self._notify()
         return done
 

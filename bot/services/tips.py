@@ -794,70 +794,57 @@ class TipService:
 
     # -- the relayed dialogue ---------------------------------------------------------------
 
-    async def officer_message(
+    async def relay(
         self,
-        officer_telegram_id: int,
+        direction: Direction,
+        sender: int,
         tip_id: int,
         text: str | None = None,
         file_id: str | None = None,
         within: Within[Relayed] | None = None,
     ) -> Relayed | Refused:
-        """An officer writes to the reporter of a tip (who stays unknown to them)."""
-
-        async def write(session: AsyncSession) -> Relayed | Refused:
-            found = await self._officer_and_tip(session, officer_telegram_id, tip_id)
-            if isinstance(found, Refused):
-                return found
-            officer, tip = found
-            if tip.reporter_telegram_id is None:
-                return Refused(Label("tips.relay.reporter_gone", {"number": tip_number(tip_id)}))
-            row = await _add_message(
-                session, tip_id, Direction.TO_REPORTER, officer.id, text, file_id
-            )
-            reporter = ReporterAddress(tip.reporter_telegram_id, tip.reporter_language)
-            return Relayed(row, tip_id, tip_number(tip_id), reporter=reporter)
-
-        return await self._relay(text, file_id, write, within)
-
-    async def reporter_message(
-        self,
-        person: int,
-        tip_id: int,
-        text: str | None = None,
-        file_id: str | None = None,
-        within: Within[Relayed] | None = None,
-    ) -> Relayed | Refused:
-        """The reporter answers about their tip; it goes to the officers who have its card."""
-
-        async def write(session: AsyncSession) -> Relayed | Refused:
-            tip = await session.get(Tip, tip_id)
-            if tip is None or tip.reporter_telegram_id != person:
-                return Refused(Label("tips.unknown_tip", {"number": tip_number(tip_id)}))
-            row = await _add_message(session, tip_id, Direction.FROM_REPORTER, None, text, file_id)
-            officers = await q.reachable_officers(session, tip.commune_code)
-            if not officers:
-                officers = await q.reachable_officers(session, tip.province_code)
-            return Relayed(row, tip_id, tip_number(tip_id), officers=tuple(officers))
-
-        return await self._relay(text, file_id, write, within)
-
-    async def _relay(
-        self,
-        text: str | None,
-        file_id: str | None,
-        write: Callable[[AsyncSession], Awaitable[Relayed | Refused]],
-        within: Within[Relayed] | None,
-    ) -> Relayed | Refused:
-        """One message of the dialogue, either way: checked, then written by `write` (which
-        checks who may write it) in one transaction with whatever `within` adds."""
+        """One message of a tip's dialogue: an officer (`sender`) writes to its reporter, who
+        stays unknown to them, or the reporter answers the officers who have its card. Checked,
+        then written in one transaction with whatever `within` adds."""
         problem = _relay_problem(text, file_id)
         if problem is not None:
             return problem
+        write = self._to_reporter if direction is Direction.TO_REPORTER else self._to_officers
         async with self._sessions() as session, session.begin():
-            relayed = await write(session)
+            relayed = await write(session, sender, tip_id, text, file_id)
             if isinstance(relayed, Relayed) and within is not None:
                 await within(session, relayed)
         return relayed
+
+    async def _to_reporter(
+        self,
+        session: AsyncSession,
+        officer_id: int,
+        tip_id: int,
+        text: str | None,
+        file: str | None,
+    ) -> Relayed | Refused:
+        found = await self._officer_and_tip(session, officer_id, tip_id)
+        if isinstance(found, Refused):
+            return found
+        officer, tip = found
+        if tip.reporter_telegram_id is None:
+            return Refused(Label("tips.relay.reporter_gone", {"number": tip_number(tip_id)}))
+        row = await _add_message(session, tip_id, Direction.TO_REPORTER, officer.id, text, file)
+        reporter = ReporterAddress(tip.reporter_telegram_id, tip.reporter_language)
+        return Relayed(row, tip_id, tip_number(tip_id), reporter=reporter)
+
+    async def _to_officers(
+        self, session: AsyncSession, person: int, tip_id: int, text: str | None, file: str | None
+    ) -> Relayed | Refused:
+        tip = await session.get(Tip, tip_id)
+        if tip is None or tip.reporter_telegram_id != person:
+            return Refused(Label("tips.unknown_tip", {"number": tip_number(tip_id)}))
+        row = await _add_message(session, tip_id, Direction.FROM_REPORTER, None, text, file)
+        officers = await q.reachable_officers(session, tip.commune_code)
+        if not officers:
+            officers = await q.reachable_officers(session, tip.province_code)
+        return Relayed(row, tip_id, tip_number(tip_id), officers=tuple(officers))
 
     async def is_reporter(self, person: int, tip_id: int) -> bool:
         """Whether `person` sent the tip and is still known as its sender (not yet erased)."""

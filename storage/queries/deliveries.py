@@ -8,27 +8,37 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, func, literal_column, union_all
+from sqlalchemy import and_, case, func, literal_column, or_, union_all
 from sqlalchemy import select as core_select
 from sqlalchemy.sql.selectable import CTE, Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import AlertAck, Chat, Delivery, Subscription
+from storage.models import AlertAck, Chat, Delivery, DeliveryStatus, Subscription
 from storage.queries.sql import PRECISION, minutes_between
+from storage.types import utcnow
 
 
 async def delivered_chat(
     session: AsyncSession, kind: str, alert_id: int, telegram_chat_id: int
 ) -> int | None:
     """The `chats` row of the group `telegram_chat_id` if a copy of the alert was delivered to
-    that row (whose Telegram id changes when the group becomes a supergroup); else None."""
+    that row (whose Telegram id changes when the group becomes a supergroup); else None.
+
+    A copy counts as delivered from the moment a sender holds its row: the sender writes the
+    copy's message id in batches a little after the send, and a resident may press the copy's
+    button before that. A row waiting in the queue, filtered out or called off does not count.
+    """
+    in_flight = and_(
+        col(Delivery.status) == DeliveryStatus.PENDING.value,
+        col(Delivery.lease_until) > utcnow(),
+    )
     result = await session.exec(
         select(Delivery.chat_id)
         .join(Chat, col(Chat.id) == col(Delivery.chat_id))
         .where(col(Chat.telegram_id) == telegram_chat_id)
         .where(col(Delivery.kind) == kind, col(Delivery.ref_id) == alert_id)
-        .where(col(Delivery.message_id).is_not(None))
+        .where(or_(col(Delivery.message_id).is_not(None), in_flight))
         .limit(1)
     )
     return result.first()
@@ -55,7 +65,10 @@ def _copies(kind: str, alert_ids: Select[Any], chat_ids: Select[Any] | None, com
     """One row per delivered copy of the alerts `alert_ids` (to the groups `chat_ids`, or to
     any group): its alert, group, the group's commune (`communes`) and the minutes its group
     took to acknowledge it (NULL if it did not). Materialised once per statement."""
-    minutes = minutes_between(col(AlertAck.created_at), col(Delivery.delivered_at))
+    # A press may come before the sender has written the copy down (`delivered_chat`): that
+    # group took no time at all, not a few negative milliseconds.
+    taken = minutes_between(col(AlertAck.created_at), col(Delivery.delivered_at))
+    minutes = case((taken < 0, 0.0), else_=taken)
     columns = [
         col(Delivery.ref_id).label("alert"),
         col(Delivery.chat_id).label("chat"),

@@ -58,6 +58,13 @@ async def photo_ids(driver: SimDriver, n: int) -> tuple[str, ...]:
     return tuple(ids)
 
 
+async def photos_and_groups(
+    driver: SimDriver, db: Db, photos: int, groups: int
+) -> tuple[tuple[str, ...], list[Target]]:
+    """`photos` file ids for a card's album and `groups` groups to send it to."""
+    return await photo_ids(driver, photos), await add_groups(driver, db, groups)
+
+
 def card_kind(album: tuple[str, ...], pin: Pin | None = VENUE) -> OutgoingKind:
     """A card with a button, then the album, then the pin."""
 
@@ -89,6 +96,57 @@ async def all_sent(db: Db, ref: int, parts: int) -> bool:
     )
 
 
+async def sent_and_recorded(
+    engines: EngineFactory,
+    db: Db,
+    kind: OutgoingKind,
+    targets: list[Target],
+    ref: int,
+    **config: float,
+) -> DeliveryEngine:
+    """Start an engine rendering `kind`, enqueue job `ref` for `targets`, wait for every part."""
+    engine = await start(engines, db, kind, **config)
+    await send_cards(db, targets, engine, ref)
+    await wait_until(lambda: all_sent(db, ref, 3))
+    return engine
+
+
+async def album_in_flight(
+    engines: EngineFactory, db: Db, driver: SimDriver, album: tuple[str, ...], ref: int
+) -> Target:
+    """One group's card sent, its album held in flight for 2 s (for the test to act meanwhile)."""
+    sim = driver.sim
+    (target,) = await add_groups(driver, db, 1)
+    sim.faults.delay(2.0, method="sendMediaGroup", count=1)
+    engine = await start(engines, db, card_kind(album))
+    await send_cards(db, [target], engine, ref)
+
+    async def sending_album() -> bool:
+        return sim.stats.calls["sendMediaGroup"] == 1
+
+    await wait_until(sending_album)
+    return target
+
+
+async def edit_to(db: Db, engine: DeliveryEngine, ref: int, text: str) -> None:
+    """Job `ref` now says `text`; wait until every copy shows its second version."""
+    TEXTS[ref] = text
+    async with db.sessions() as session, session.begin():
+        await request_edit(session, KIND, ref)
+    engine.notify()
+
+    async def edited() -> bool:
+        return all(r.sent_version == r.content_version == 2 for r in await rows(db, ref))
+
+    await wait_until(edited)
+
+
+def assert_cards(driver: SimDriver, targets: list[Target], album: int) -> None:
+    """Every target chat shows the card as `assert_card` checks it, and nothing else."""
+    for t in targets:
+        assert_card(driver.bot_messages(driver.sim.world.chats[t.telegram_chat_id]), album)
+
+
 def assert_card(messages: list[SimMessage], album: int, title: str = "Tin R-") -> None:
     """Exactly one main message, one album of `album` photos and one venue, in that order;
     album and venue reply to the main message."""
@@ -103,13 +161,9 @@ def assert_card(messages: list[SimMessage], album: int, title: str = "Tin R-") -
 async def test_three_parts_arrive_in_order_and_the_row_keeps_every_id(
     db: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
 ) -> None:
-    album = await photo_ids(driver, 3)
-    targets = await add_groups(driver, db, 4)
-    engine = await start(engines, db, card_kind(album))
-    await send_cards(db, targets, engine, 1)
-    await wait_until(lambda: all_sent(db, 1, 3))
-    for t in targets:
-        assert_card(driver.bot_messages(sim.world.chats[t.telegram_chat_id]), 3)
+    album, targets = await photos_and_groups(driver, db, 3, 4)
+    await sent_and_recorded(engines, db, card_kind(album), targets, 1)
+    assert_cards(driver, targets, 3)
     for row in await rows(db, 1):
         main = driver.bot_messages(sim.world.chats[row.telegram_chat_id])[0]
         assert row.status == "delivered" and row.message_id == main.message_id
@@ -121,15 +175,11 @@ async def test_three_parts_arrive_in_order_and_the_row_keeps_every_id(
 async def test_a_server_error_on_the_album_resends_only_the_album_and_the_pin(
     db: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
 ) -> None:
-    album = await photo_ids(driver, 2)
-    targets = await add_groups(driver, db, 3)
+    album, targets = await photos_and_groups(driver, db, 2, 3)
     sim.faults.fail(method="sendMediaGroup", chat_id=targets[0].telegram_chat_id, status=500)
-    engine = await start(engines, db, card_kind(album))
-    await send_cards(db, targets, engine, 2)
-    await wait_until(lambda: all_sent(db, 2, 3))
+    await sent_and_recorded(engines, db, card_kind(album), targets, 2)
     assert copies(sim) == {t.telegram_chat_id: 1 for t in targets}  # no main message twice
-    for t in targets:
-        assert_card(driver.bot_messages(sim.world.chats[t.telegram_chat_id]), 2)
+    assert_cards(driver, targets, 2)
     assert sim.stats.calls["sendMediaGroup"] == 4  # the failed one, then once per group
     assert sim.stats.errors[500] == 1
 
@@ -137,22 +187,17 @@ async def test_a_server_error_on_the_album_resends_only_the_album_and_the_pin(
 async def test_a_server_error_on_the_pin_resends_only_the_pin(
     lite: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
 ) -> None:
-    album = await photo_ids(driver, 2)
-    targets = await add_groups(driver, lite, 2)
+    album, targets = await photos_and_groups(driver, lite, 2, 2)
     sim.faults.fail(method="sendVenue", status=502, count=2)
-    engine = await start(engines, lite, card_kind(album))
-    await send_cards(lite, targets, engine, 3)
-    await wait_until(lambda: all_sent(lite, 3, 3))
-    for t in targets:
-        assert_card(driver.bot_messages(sim.world.chats[t.telegram_chat_id]), 2)
+    await sent_and_recorded(engines, lite, card_kind(album), targets, 3)
+    assert_cards(driver, targets, 2)
     assert sim.stats.calls["sendMediaGroup"] == 2 and sim.stats.calls["sendVenue"] == 4
 
 
 async def test_a_crash_between_parts_resumes_without_duplicates(
     db: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
 ) -> None:
-    album = await photo_ids(driver, 3)
-    targets = await add_groups(driver, db, 3)
+    album, targets = await photos_and_groups(driver, db, 3, 3)
     kind = card_kind(album)
     # A believes a group takes 2 messages a minute: after each card, the album of 3 waits in
     # A's limiter for the group's window to empty, and A dies meanwhile.
@@ -170,41 +215,27 @@ async def test_a_crash_between_parts_resumes_without_duplicates(
     b.notify()
     await wait_until(lambda: all_sent(db, 4, 3))
     assert copies(sim) == {t.telegram_chat_id: 1 for t in targets}
-    for t in targets:
-        assert_card(driver.bot_messages(sim.world.chats[t.telegram_chat_id]), 3)
+    assert_cards(driver, targets, 3)
     assert sim.stats.calls["sendMediaGroup"] == 3 and sim.stats.calls["sendVenue"] == 3
 
 
 async def test_too_many_requests_on_the_album_wait_without_counting_an_attempt(
     lite: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
 ) -> None:
-    album = await photo_ids(driver, 3)
-    targets = await add_groups(driver, lite, 4)
+    album, targets = await photos_and_groups(driver, lite, 3, 4)
     sim.limits = Limits(global_per_second=5)  # 4 x (1 + 3 + 1) messages: 429s on the way
-    engine = await start(engines, lite, card_kind(album))
-    await send_cards(lite, targets, engine, 5)
-    await wait_until(lambda: all_sent(lite, 5, 3))
+    await sent_and_recorded(engines, lite, card_kind(album), targets, 5)
     assert sim.stats.http_429 > 0
     assert copies(sim) == {t.telegram_chat_id: 1 for t in targets}
-    for t in targets:
-        assert_card(driver.bot_messages(sim.world.chats[t.telegram_chat_id]), 3)
+    assert_cards(driver, targets, 3)
     assert {r.attempts for r in await rows(lite, 5)} == {0}
 
 
 async def test_a_group_migrated_between_parts_gets_the_rest_at_its_new_id(
     db: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
 ) -> None:
-    album = await photo_ids(driver, 2)
-    (target,) = await add_groups(driver, db, 1)
+    target = await album_in_flight(engines, db, driver, await photo_ids(driver, 2), 6)
     old = sim.world.chats[target.telegram_chat_id]
-    sim.faults.delay(2.0, method="sendMediaGroup", count=1)  # in flight while we act
-    engine = await start(engines, db, card_kind(album))
-    await send_cards(db, [target], engine, 6)
-
-    async def album_in_flight() -> bool:
-        return sim.stats.calls["sendMediaGroup"] == 1
-
-    await wait_until(album_in_flight)
     new = await driver.migrate_to_supergroup(old)  # the album then finds the group moved
     await wait_until(lambda: all_sent(db, 6, 3))
     (main,) = driver.bot_messages(old)
@@ -219,17 +250,8 @@ async def test_a_group_migrated_between_parts_gets_the_rest_at_its_new_id(
 async def test_a_group_that_removed_the_bot_between_parts_keeps_its_card(
     lite: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
 ) -> None:
-    album = await photo_ids(driver, 2)
-    (target,) = await add_groups(driver, lite, 1)
+    target = await album_in_flight(engines, lite, driver, await photo_ids(driver, 2), 7)
     group = sim.world.chats[target.telegram_chat_id]
-    sim.faults.delay(2.0, method="sendMediaGroup", count=1)  # in flight while we act
-    engine = await start(engines, lite, card_kind(album))
-    await send_cards(lite, [target], engine, 7)
-
-    async def album_in_flight() -> bool:
-        return sim.stats.calls["sendMediaGroup"] == 1
-
-    await wait_until(album_in_flight)
     admin = sim.world.users[min(sim.world.users)]
     await driver.remove_bot(group, by=admin)
 
@@ -247,20 +269,9 @@ async def test_a_group_that_removed_the_bot_between_parts_keeps_its_card(
 async def test_an_edit_changes_only_the_main_message(
     db: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
 ) -> None:
-    album = await photo_ids(driver, 2)
-    targets = await add_groups(driver, db, 3)
-    engine = await start(engines, db, card_kind(album))
-    await send_cards(db, targets, engine, 8)
-    await wait_until(lambda: all_sent(db, 8, 3))
-    TEXTS[8] = "<b>Tin R-8</b> đã có người nhận"
-    async with db.sessions() as session, session.begin():
-        await request_edit(session, KIND, 8)
-    engine.notify()
-
-    async def edited() -> bool:
-        return all(r.sent_version == r.content_version == 2 for r in await rows(db, 8))
-
-    await wait_until(edited)
+    album, targets = await photos_and_groups(driver, db, 2, 3)
+    engine = await sent_and_recorded(engines, db, card_kind(album), targets, 8)
+    await edit_to(db, engine, 8, "<b>Tin R-8</b> đã có người nhận")
     for t in targets:
         main, *rest = driver.bot_messages(sim.world.chats[t.telegram_chat_id])
         assert main.edited and main.text == "Tin R-8 đã có người nhận"
@@ -275,10 +286,7 @@ async def test_an_album_of_one_is_a_photo_and_a_bare_pin_is_a_location(
 ) -> None:
     album = await photo_ids(driver, 1)
     (target,) = await add_groups(driver, lite, 1)
-    kind = card_kind(album, Pin(10.77, 106.70))
-    engine = await start(engines, lite, kind)
-    await send_cards(lite, [target], engine, 9)
-    await wait_until(lambda: all_sent(lite, 9, 3))
+    await sent_and_recorded(engines, lite, card_kind(album, Pin(10.77, 106.70)), [target], 9)
     main, photo, pin = driver.bot_messages(sim.world.chats[target.telegram_chat_id])
     assert main.text == "Tin R-9" and photo.photo and photo.method == "sendPhoto"
     assert pin.location == {"latitude": 10.77, "longitude": 106.70} and pin.venue is None
@@ -292,8 +300,7 @@ async def test_a_kind_this_process_does_not_know_is_left_for_one_that_does(
     engines: EngineFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    album = await photo_ids(driver, 2)
-    targets = await add_groups(driver, lite, 2)
+    album, targets = await photos_and_groups(driver, lite, 2, 2)
     engine = await engines(lite)  # knows "alert" only
     async with lite.sessions() as session, session.begin():
         await enqueue(session, KIND, 10, targets)
@@ -330,8 +337,7 @@ async def _cards_sent(db: Db) -> bool:
 async def test_an_edit_never_adds_parts_to_a_copy_already_sent(
     db: Db, sim: BotApiSimulator, driver: SimDriver, engines: EngineFactory
 ) -> None:
-    album = await photo_ids(driver, 2)
-    targets = await add_groups(driver, db, 2)
+    album, targets = await photos_and_groups(driver, db, 2, 2)
     later: dict[str, tuple[str, ...]] = {"album": ()}
 
     async def render(ref_id: int, language: str | None, chat_id: int) -> Outgoing:
@@ -341,15 +347,8 @@ async def test_an_edit_never_adds_parts_to_a_copy_already_sent(
     engine = await start(engines, db, OutgoingKind(KIND, render, per_chat=False))
     await send_cards(db, targets, engine, 11)
     await wait_until(lambda: all_sent(db, 11, 1))
-    later["album"], TEXTS[11] = album, "Tin R-11 (có ảnh)"
-    async with db.sessions() as session, session.begin():
-        await request_edit(session, KIND, 11)
-    engine.notify()
-
-    async def edited() -> bool:
-        return all(r.sent_version == 2 for r in await rows(db, 11))
-
-    await wait_until(edited)
+    later["album"] = album
+    await edit_to(db, engine, 11, "Tin R-11 (có ảnh)")
     for t in targets:
         (main,) = driver.bot_messages(sim.world.chats[t.telegram_chat_id])
         assert main.edited and main.text == "Tin R-11 (có ảnh)"
@@ -362,8 +361,7 @@ async def test_every_part_is_valid_with_the_applications_defaults(
 ) -> None:
     """The Application's bot carries Defaults (parse_mode HTML): PTB adds it to calls that do
     not take one, which the spec (and so the simulator) refuses."""
-    album = await photo_ids(driver, 3)
-    targets = await add_groups(driver, lite, 2)
+    album, targets = await photos_and_groups(driver, lite, 3, 2)
     defaults = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(True))
     bot = ExtBot(
         TOKEN,

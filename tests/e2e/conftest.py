@@ -14,7 +14,7 @@ from bot.services.area_sync import sync_admin_units
 from simulator import BotApiSimulator, SimDriver
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from tests.support.botrunner import BotRunner, settings_for
+from tests.support.botrunner import BotRunner, running, settings_for
 from tests.support.databases import copy_sqlite, sqlite_url
 
 BOT_USERNAME = "canhgac_test_bot"
@@ -58,8 +58,5 @@ async def bot(
     sim: BotApiSimulator, database_url: str, units: AdminUnits
 ) -> AsyncIterator[BotRunner]:
     """The real Application, polling the simulator; stopped after the test."""
-    runner = BotRunner(settings_for(sim, database_url), units)
-    await runner.start()
-    yield runner
-    await runner.stop()
-    assert sim.violations == [], "the bot made calls Telegram would reject"
+    async with running(sim, settings_for(sim, database_url), units) as runner:
+        yield runner

@@ -7,14 +7,20 @@ buttons: this file is about the groups' side.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from sqlmodel import col, func, select
 
+from bot.app import DELIVERY
 from bot.areas import AdminUnits
-from bot.container import Services
+from bot.delivery import DeliveryEngine
 from simulator import BotApiSimulator, SimDriver
-from simulator.models import SimChat, SimMessage, SimUser
+from simulator.models import SimChat, SimMessage
 from simulator.world import TINY_PNG
-from storage.models import AlertAck
+from storage.models import AlertAck, Delivery
+from tests.support.alerting import confirmed_alert, police_officer
 from tests.support.botrunner import BotRunner
 from tests.support.world import subscribed_groups
 
@@ -24,30 +30,6 @@ TIP = "📨 Gửi tin báo"  # the link to a tip in the private chat: under ever
 FOOTER = "✅ Đã nhận lúc"
 NOT_HERE = "Nút này không dùng được ở nhóm này."
 UNKNOWN = "Nút này không còn dùng được."
-
-
-def services(bot: BotRunner) -> Services:
-    assert bot.app is not None
-    found: Services = bot.app.bot_data["services"]
-    return found
-
-
-async def officer(bot: BotRunner, driver: SimDriver, area: str) -> SimUser:
-    user = driver.create_user("Cán bộ", username=f"officer_{area}")
-    await services(bot).officers.grant(0, user.id, area, f"Công an {area}")
-    return user
-
-
-async def alert(bot: BotRunner, by: SimUser, text: str, photo: str | None = None) -> int:
-    """Compose and confirm an alert of the officer's commune; its number."""
-    svc = services(bot)
-    view = await svc.officers.officer(by.id)
-    assert view is not None
-    draft = await svc.alerts.new_draft(view)
-    draft.target_kind, draft.severity, draft.category = "commune", "warning", "theft"
-    draft.text, draft.photo_file_id, draft.validity_hours, draft.exercise = text, photo, 24, False
-    await svc.alerts.save_draft(by.id, draft)
-    return (await svc.alerts.confirm(by.id, draft.token)).alert_id
 
 
 def body(message: SimMessage | None) -> str:
@@ -71,7 +53,7 @@ async def answers(sim: BotApiSimulator, driver: SimDriver, *query_ids: str) -> l
 
 
 async def acks(bot: BotRunner) -> int:
-    async with services(bot).sessions() as session:
+    async with bot.services.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(AlertAck)) or 0)
 
 
@@ -79,11 +61,11 @@ async def test_the_first_admin_press_marks_that_groups_copy_only(
     bot: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin, member = driver.create_user("Tổ trưởng"), driver.create_user("Người dân")
-    svc = services(bot)
+    svc = bot.services
     groups = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 3, admin)
     groups[0].members[member.id] = "member"
-    police = await officer(bot, driver, DONG_DA)
-    number = await alert(bot, police, "Mất trộm xe máy tại chợ.")
+    police = await police_officer(bot, driver, DONG_DA)
+    number = await confirmed_alert(bot, police, "Mất trộm xe máy tại chợ.")
     first, *others = await copies_arrive(driver, *groups)
 
     pressed = [
@@ -111,11 +93,13 @@ async def test_forged_and_junk_button_data_is_answered_and_changes_nothing(
     bot: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin, other_admin = driver.create_user("Tổ trưởng"), driver.create_user("Trưởng thôn")
-    svc = services(bot)
+    svc = bot.services
     (dong_da,) = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 1, admin)
     (ba_dinh,) = await subscribed_groups(driver, svc.sessions, units, BA_DINH, 1, other_admin)
-    here = await alert(bot, await officer(bot, driver, DONG_DA), "Cảnh giác lừa đảo.")
-    await alert(bot, await officer(bot, driver, BA_DINH), "Mất điện khu vực.")
+    here = await confirmed_alert(
+        bot, await police_officer(bot, driver, DONG_DA), "Cảnh giác lừa đảo."
+    )
+    await confirmed_alert(bot, await police_officer(bot, driver, BA_DINH), "Mất điện khu vực.")
     theirs, mine = await copies_arrive(driver, dong_da, ba_dinh)
 
     # An admin of Ba Đình sends, from their own copy, what a modified client can send.
@@ -153,11 +137,11 @@ async def test_the_acknowledgement_survives_a_correction_and_the_end(
     bot: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin = driver.create_user("Tổ trưởng")
-    svc = services(bot)
+    svc = bot.services
     groups = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 2, admin)
-    police = await officer(bot, driver, DONG_DA)
+    police = await police_officer(bot, driver, DONG_DA)
     photo = driver.world.store_file(TINY_PNG, "photos", ".jpg", "image/jpeg").file_id
-    number = await alert(bot, police, "Đối tượng lạ đi xe máy đỏ.", photo=photo)
+    number = await confirmed_alert(bot, police, "Đối tượng lạ đi xe máy đỏ.", photo=photo)
     acknowledged, other = await copies_arrive(driver, *groups)
     assert acknowledged.caption is not None
 
@@ -179,3 +163,67 @@ async def test_the_acknowledgement_survives_a_correction_and_the_end(
     async with svc.sessions() as session:
         rows = await session.exec(select(AlertAck.alert_id).where(col(AlertAck.alert_id) == number))
         assert len(rows.all()) == 1
+
+
+@contextlib.asynccontextmanager
+async def writer_held(bot: BotRunner) -> AsyncIterator[None]:
+    """The delivery engine sends but writes no outcome (message ids) until the block ends."""
+    assert bot.app is not None
+    engine: DeliveryEngine = bot.app.bot_data[DELIVERY]
+    release = asyncio.Event()
+    write = engine._apply_outcomes
+
+    async def held() -> None:
+        await release.wait()
+        await write()
+
+    engine._apply_outcomes = held  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        release.set()
+
+
+async def message_ids(bot: BotRunner, number: int) -> list[int | None]:
+    async with bot.services.sessions() as session:
+        rows = await session.exec(select(Delivery.message_id).where(col(Delivery.ref_id) == number))
+        return list(rows.all())
+
+
+async def test_a_press_before_the_copy_is_recorded_counts_once(
+    bot: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
+) -> None:
+    admin, member = driver.create_user("Tổ trưởng"), driver.create_user("Người dân")
+    svc = bot.services
+    (group,) = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 1, admin)
+    (elsewhere,) = await subscribed_groups(driver, svc.sessions, units, BA_DINH, 1, admin)
+    group.members[member.id] = "member"
+    police = await police_officer(bot, driver, DONG_DA)
+    await driver.send_text(admin, elsewhere, "/baotin")  # a group this alert is not sent to
+    link = await driver.wait_for_bot_message(elsewhere)
+    async with writer_held(bot):
+        number = await confirmed_alert(bot, police, "Mất trộm xe máy tại chợ.")
+        other = await confirmed_alert(
+            bot, await police_officer(bot, driver, BA_DINH), "Mất điện khu vực."
+        )
+        (copy,) = await copies_arrive(driver, group)
+        other_copy = await driver.wait_for_bot_message(elsewhere, "Mất điện", timeout=20)
+        assert await message_ids(bot, number) == await message_ids(bot, other) == [None]
+        pressed = [
+            await driver.press_button(admin, group, ACK),
+            await driver.press_button(admin, group, ACK),  # the same person again
+            await driver.press_button(member, group, ACK),
+            # A modified client sends this alert's data where the alert was not sent.
+            await driver.press_callback_data(admin, elsewhere, link, f"ack:{number}"),
+            await driver.press_callback_data(admin, elsewhere, other_copy, f"ack:{number}"),
+        ]
+        first, again, by_member, *forged = await answers(sim, driver, *pressed)
+        assert "Đã ghi nhận" in first and "rồi" in again and "Quản trị viên" in by_member
+        assert forged == [NOT_HERE, NOT_HERE]
+        assert await acks(bot) == 1 and await message_ids(bot, number) == [None]
+    await driver.wait_for(lambda: FOOTER in body(copy), timeout=10)
+    assert copy.buttons == [[TIP]] and copy.edit_count == 1
+    assert await message_ids(bot, number) == [copy.message_id]
+    assert other_copy.edit_count == 0 and other_copy.buttons == [[ACK], [TIP]]
+    assert (await svc.alerts.status(police.id, number)).acknowledged == 1
+    assert sim.unanswered_callbacks() == []

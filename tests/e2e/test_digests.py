@@ -25,12 +25,6 @@ DONG_DA, HA_NOI = "00235", "01"
 TITLE = "Tổng hợp an ninh tuần"
 
 
-def services(bot: BotRunner) -> Services:
-    assert bot.app is not None
-    found: Services = bot.app.bot_data["services"]
-    return found
-
-
 async def person(driver: SimDriver, name: str, started: bool = True) -> SimUser:
     user = driver.create_user(name)
     if started:
@@ -49,7 +43,7 @@ def labels(message: SimMessage) -> list[str]:
 
 async def run_weekly_now(bot: BotRunner) -> None:
     """The default schedule's run, due now (as if Monday 08:00 had come)."""
-    svc = services(bot)
+    svc = bot.services
     async with svc.sessions() as session, session.begin():
         await schedule(session, WEEKLY_JOB, "e2e-now", utcnow())
     svc.scheduler.wake()
@@ -75,7 +69,7 @@ def _kind(expected: str) -> Any:
 async def test_a_weekly_run_sends_text_then_chart_then_table_and_notes_once(
     bot: BotRunner, driver: SimDriver, sim: BotApiSimulator
 ) -> None:
-    svc = services(bot)
+    svc = bot.services
     lan = await person(driver, "Lan")
     binh = await person(driver, "Bình", started=False)
     an = await person(driver, "An")
@@ -127,7 +121,7 @@ async def _row(svc: Services, group: SimChat) -> int:
 async def test_tonghop_in_a_group_goes_privately_to_the_admin_who_asks(
     bot: BotRunner, driver: SimDriver, sim: BotApiSimulator
 ) -> None:
-    svc = services(bot)
+    svc = bot.services
     lan = await person(driver, "Lan")
     minh = await person(driver, "Minh")
     binh = await person(driver, "Bình", started=False)
@@ -155,7 +149,7 @@ async def test_tonghop_in_a_group_goes_privately_to_the_admin_who_asks(
 async def test_tonghop_off_and_on_privately_and_the_usage(
     bot: BotRunner, driver: SimDriver
 ) -> None:
-    svc = services(bot)
+    svc = bot.services
     lan = await person(driver, "Lan")
     for command, expected in (
         ("/tonghop tat", "🔕 Đã tắt."),
@@ -174,7 +168,7 @@ async def test_tonghop_off_and_on_privately_and_the_usage(
 async def test_an_officer_asks_privately_and_gets_the_jurisdiction(
     bot: BotRunner, driver: SimDriver
 ) -> None:
-    svc = services(bot)
+    svc = bot.services
     an = await person(driver, "An")
     await svc.officers.grant(0, an.id, DONG_DA, "An")
     await driver.send_text(an, an, "/tonghop")
@@ -190,7 +184,7 @@ async def test_an_officer_asks_privately_and_gets_the_jurisdiction(
 async def test_group_admins_choose_the_day_hour_posting_or_none(
     bot: BotRunner, driver: SimDriver, sim: BotApiSimulator
 ) -> None:
-    svc = services(bot)
+    svc = bot.services
     lan = await person(driver, "Lan")
     minh = await person(driver, "Minh")
     [group] = await subscribed_groups(driver, svc.sessions, svc.units, DONG_DA, 1, lan)

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 from bot.services.stats_csv import BOM, COLUMNS
 from storage.db import create_engine, session_factory
-from storage.models import Alert, AlertAck, AlertTarget, Chat, Delivery, Subscription, Tip
 from storage.queries.areas import commune_area
 from tests.e2e.test_cli import Cli, cli, restore_logging, sqlite_env  # noqa: F401 (fixtures)
+from tests.support.seeding import delivered_copy, sent_alert, subscribed_group, tip
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DONG_DA = "00235"
@@ -27,78 +27,27 @@ async def _seed(url: str) -> None:
     sessions = session_factory(engine)
     async with sessions() as session, session.begin():
         commune = await commune_area(session, DONG_DA)
-        assert commune is not None and commune.id is not None
-        chat = Chat(telegram_id=-4_100_000_001, kind="group", title="Tổ 1")
-        session.add(chat)
-        alert = Alert(
-            draft_token="cli",
-            officer_telegram_id=5_000_000_001,
-            issuer="Công an Phường Đống Đa",
-            issuer_code=DONG_DA,
-            target_kind="commune",
-            target_label="Phường Đống Đa",
-            severity="warning",
-            category="scam",
-            text="Cảnh giác.",
-            valid_until=SENT + timedelta(days=1),
-            created_at=SENT,
+        assert commune is not None
+        since = SENT - timedelta(days=60)
+        chat = await subscribed_group(session, -4_100_000_001, "Tổ 1", commune, since)
+        alert = await sent_alert(
+            session, "cli", SENT, commune, issuer="Công an Phường Đống Đa", issuer_code=DONG_DA
         )
-        session.add(alert)
-        await session.flush()
-        assert chat.id is not None and alert.id is not None
-        session.add(
-            Subscription(
-                chat_id=chat.id,
-                area_id=commune.id,
-                commune_id=commune.id,
-                province_code="01",
-                created_at=SENT - timedelta(days=60),
-            )
-        )
-        session.add(
-            AlertTarget(
-                alert_id=alert.id, area_id=commune.id, area_kind="commune", area_code=DONG_DA
-            )
-        )
-        delivered = SENT + timedelta(minutes=1)
-        session.add(
-            Delivery(
-                kind="alert",
-                ref_id=alert.id,
-                chat_id=chat.id,
-                telegram_chat_id=chat.telegram_id,
-                status="delivered",
-                sent_version=1,
-                message_id=7,
-                delivered_at=delivered,
-            )
-        )
-        session.add(
-            AlertAck(
-                alert_id=alert.id,
-                chat_id=chat.id,
-                user_telegram_id=5_100_000_000,
-                created_at=delivered + timedelta(minutes=12),
-            )
-        )
+        delivered_copy(session, chat, alert, SENT, message_id=7, acknowledged_after=12)
         for n, (state, valuable) in enumerate(
             (("resolved", True), ("new", False), ("acknowledged", False))
         ):
             created = SENT + timedelta(hours=n)
-            session.add(
-                Tip(
-                    draft_token=f"cli{n}",
-                    category="theft",
-                    text="Có chuyện.",
-                    commune_code=DONG_DA,
-                    province_code="01",
-                    area_source="chosen",
-                    state=state,
-                    assessment="valuable" if valuable else "unassessed",
-                    created_at=created,
-                    acknowledged_at=created + timedelta(hours=1) if state != "new" else None,
-                    closed_at=created + timedelta(hours=2) if state == "resolved" else None,
-                )
+            tip(
+                session,
+                f"cli{n}",
+                DONG_DA,
+                "01",
+                created,
+                state=state,
+                valuable=valuable,
+                acknowledged_at=created + timedelta(hours=1) if state != "new" else None,
+                closed_at=created + timedelta(hours=2) if state == "resolved" else None,
             )
     await engine.dispose()
 

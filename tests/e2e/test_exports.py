@@ -12,13 +12,12 @@ import pytest
 import pytest_asyncio
 
 from bot.areas import AdminUnits
-from bot.container import Services
 from simulator import BotApiSimulator, SimDriver
 from simulator.models import SimChat, SimMessage, SimUser
 from storage.types import utcnow
 from tests.e2e.test_subscription import add_bot, say
 from tests.storage.test_exports import BA_DINH, DONG_DA, HAI_DUONG, NAME, REPORTER, add_tips
-from tests.support.botrunner import BotRunner, settings_for
+from tests.support.botrunner import BotRunner, running, settings_for
 
 SUPERADMIN = 5_999_999_999
 
@@ -30,23 +29,14 @@ async def runner(
     settings = settings_for(
         sim, database_url, superadmin_ids=frozenset({SUPERADMIN}), delivery_private_per_second=10
     )
-    bot = BotRunner(settings, units)
-    await bot.start()
-    yield bot
-    await bot.stop()
-    assert sim.violations == [], "the bot made calls Telegram would reject"
-
-
-def services(runner: BotRunner) -> Services:
-    assert runner.app is not None
-    found: Services = runner.app.bot_data["services"]
-    return found
+    async with running(sim, settings, units) as bot:
+        yield bot
 
 
 async def officer_of(runner: BotRunner, driver: SimDriver, area: str) -> tuple[SimUser, SimChat]:
     """An officer of `area` who opened the bot."""
     user = driver.create_user("Cán bộ An")
-    await services(runner).officers.grant(SUPERADMIN, user.id, area, "Đại úy An")
+    await runner.services.officers.grant(SUPERADMIN, user.id, area, "Đại úy An")
     chat = await driver.start_private(user)
     await driver.wait_for_bot_message(chat, contains="Canh Gác")
     return user, chat
@@ -60,7 +50,7 @@ async def tips_of_every_kind(runner: BotRunner) -> list[int]:
     """Two tips of Đống Đa (one named), one of Ba Đình, one of Hải Phòng, all this week."""
     start = utcnow() - timedelta(days=6)
     plan = [(DONG_DA, True), (DONG_DA, False), (BA_DINH, True), (HAI_DUONG, True)]
-    return await add_tips(services(runner).sessions, plan, start=start)
+    return await add_tips(runner.services.sessions, plan, start=start)
 
 
 def table(sim: BotApiSimulator, message: SimMessage) -> tuple[bytes, list[dict[str, str]]]:
@@ -118,7 +108,7 @@ async def test_an_officer_is_told_when_there_is_nothing_or_the_command_is_wrong(
     runner: BotRunner, driver: SimDriver, command: str, answer: str
 ) -> None:
     start = utcnow() - timedelta(days=10)
-    await add_tips(services(runner).sessions, [(DONG_DA, False)], start=start)
+    await add_tips(runner.services.sessions, [(DONG_DA, False)], start=start)
     user, chat = await officer_of(runner, driver, DONG_DA)
     reply = await say(driver, user, chat, command)
     assert answer in (reply.text or ""), reply.text

@@ -13,13 +13,12 @@ from telegram import Update
 
 from bench.officer import OfficerAtKeyboard
 from bot.areas import AdminUnits
-from bot.container import Services
 from handlers.base import Context
 from handlers.common import on_deep_link
 from simulator import BotApiSimulator, SimDriver
 from simulator.methods import menu_of
 from simulator.models import SimMessage, SimUser
-from tests.support.botrunner import BotRunner, settings_for
+from tests.support.botrunner import BotRunner, running, settings_for
 
 DONG_DA = "00235"
 RESIDENT_MENU = ["start", "help", "baotin", "tincuatoi", "ngonngu", "tonghop", "huy"]
@@ -48,22 +47,13 @@ async def runner(
     sim: BotApiSimulator, database_url: str, units: AdminUnits, superadmin: SimUser
 ) -> AsyncIterator[BotRunner]:
     settings = settings_for(sim, database_url, superadmin_ids=frozenset({superadmin.id}))
-    bot = BotRunner(settings, units)
-    await bot.start()
-    yield bot
-    await bot.stop()
-    assert sim.violations == [], "the bot made calls Telegram would reject"
-
-
-def services(runner: BotRunner) -> Services:
-    assert runner.app is not None
-    found: Services = runner.app.bot_data["services"]
-    return found
+    async with running(sim, settings, units) as bot:
+        yield bot
 
 
 async def officer_of(runner: BotRunner, driver: SimDriver) -> OfficerAtKeyboard:
     user = driver.create_user("Cán bộ", username="officer_dong_da")
-    await services(runner).officers.grant(0, user.id, DONG_DA, "Thiếu tá Nguyễn Văn An")
+    await runner.services.officers.grant(0, user.id, DONG_DA, "Thiếu tá Nguyễn Văn An")
     return OfficerAtKeyboard(driver, user)
 
 
@@ -132,7 +122,7 @@ async def test_cancel_for_everyone(runner: BotRunner, driver: SimDriver) -> None
     await officer.say("/canhbao")
     cancelled = await officer.say("/cancel")
     assert cancelled.text == "Đã huỷ soạn cảnh báo. Không có gì được gửi."
-    assert await services(runner).alerts.draft(officer.user.id) is None
+    assert await runner.services.alerts.draft(officer.user.id) is None
     again = await officer.say("/huy")
     assert again.text == "Bạn không có việc gì đang làm dở."
 
@@ -151,9 +141,7 @@ async def test_a_new_conversation_closes_the_open_one_with_a_note(
     reply = await officer.say("Đối tượng đi xe máy màu xanh.", reply_to=question)
     assert "Hãy chọn bằng các nút" in (reply.text or ""), reply.text  # the draft takes it
     assert (
-        await services(runner).prompts.pending(
-            officer.chat.id, question.message_id, officer.user.id
-        )
+        await runner.services.prompts.pending(officer.chat.id, question.message_id, officer.user.id)
         is None
     )
 
@@ -162,7 +150,7 @@ async def test_a_new_conversation_closes_the_open_one_with_a_note(
     closed = await officer.wait(contains="Đã đóng bản nháp", after=start.message_id)
     assert closed.text == "Đã đóng bản nháp cảnh báo đang soạn dở."
     await officer.wait(contains="THAY TOÀN BỘ", after=closed.message_id)
-    assert await services(runner).alerts.draft(officer.user.id) is None
+    assert await runner.services.alerts.draft(officer.user.id) is None
 
 
 async def test_start_dispatches_registered_deep_links_and_falls_back_otherwise(
@@ -250,17 +238,17 @@ async def test_start_up_brings_own_menus_up_to_date(
     runner: BotRunner, sim: BotApiSimulator, driver: SimDriver
 ) -> None:
     officer, former = await officer_of(runner, driver), driver.create_user("Cán bộ cũ")
-    await services(runner).officers.grant(0, former.id, DONG_DA)
+    await runner.services.officers.grant(0, former.id, DONG_DA)
     for user in (officer.user, former):
         await driver.start_private(user)
         await driver.wait_for_bot_message(user, contains="Canh Gác")
     assert menu_of(sim, former.id, former.id, "vi") == OFFICER_MENU
     # As `canhgac officer add/remove` would, without the bot: rights change, menus do not.
-    await services(runner).officers.revoke(0, former.id)
+    await runner.services.officers.revoke(0, former.id)
     newcomer = driver.create_user("Cán bộ vừa thêm")
     await driver.start_private(newcomer)
     await driver.wait_for_bot_message(newcomer, contains="Canh Gác")
-    await services(runner).officers.grant(0, newcomer.id, DONG_DA)
+    await runner.services.officers.grant(0, newcomer.id, DONG_DA)
     assert menu_of(sim, newcomer.id, newcomer.id, "vi") == RESIDENT_MENU
 
     await runner.restart()

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.areas import AdminUnits
-from bot.container import Services
 from simulator import BotApiSimulator, SimDriver
 from simulator.models import SimChat, SimMessage, SimUser
 from storage.models import Tip
 from storage.types import utcnow
+from tests.support.alerting import confirmed_alert, police_officer
 from tests.support.botrunner import BotRunner
 from tests.support.world import subscribed_groups
 
@@ -20,44 +20,23 @@ ACK = "✅ Đã nhận"
 PERIOD_BUTTONS = [["✓ 7 ngày", "30 ngày", "Năm nay"]]
 
 
-def services(bot: BotRunner) -> Services:
-    assert bot.app is not None
-    found: Services = bot.app.bot_data["services"]
-    return found
-
-
-async def officer(bot: BotRunner, driver: SimDriver, area: str) -> SimUser:
-    user = driver.create_user("Cán bộ", username=f"officer_{area}")
-    await services(bot).officers.grant(0, user.id, area, f"Công an {area}")
-    return user
-
-
 async def an_alert_acknowledged(
     bot: BotRunner, driver: SimDriver, police: SimUser, admin: SimUser, group: SimChat
 ) -> None:
     """One alert of the commune, delivered to `group` and acknowledged by its admin."""
-    svc = services(bot)
-    view = await svc.officers.officer(police.id)
-    assert view is not None
-    draft = await svc.alerts.new_draft(view)
-    draft.target_kind, draft.severity, draft.category = "commune", "urgent", "theft"
-    draft.text, draft.validity_hours, draft.exercise = "Cảnh giác trộm xe.", 24, False
-    await svc.alerts.save_draft(police.id, draft)
-    sent = await svc.alerts.confirm(police.id, draft.token)
+    svc = bot.services
+    number = await confirmed_alert(
+        bot, police, "Cảnh giác trộm xe.", severity="urgent", category="theft"
+    )
     await driver.wait_for(lambda: (m := driver.last_bot_message(group)) and [ACK] in m.buttons, 20)
-
-    async def recorded() -> bool:  # the copy is in the chat before its row says delivered
-        return (await svc.alerts.status(police.id, sent.alert_id)).stats.delivered == 1
-
-    await driver.wait_for(recorded, timeout=20)
     pressed = await driver.press_button(admin, group, ACK)
     await driver.wait_for(lambda: driver.sim.callbacks[pressed].answered, timeout=20)
-    assert (await svc.alerts.status(police.id, sent.alert_id)).acknowledged == 1
+    assert (await svc.alerts.status(police.id, number)).acknowledged == 1
 
 
 async def tips(bot: BotRunner, count: int) -> None:
     """Tips about Đống Đa received an hour ago (rows as the tip service writes them)."""
-    async with services(bot).sessions() as session, session.begin():
+    async with bot.services.sessions() as session, session.begin():
         for n in range(count):
             session.add(
                 Tip(
@@ -88,9 +67,11 @@ async def test_in_a_group_for_its_admins_with_small_tip_counts_hidden(
     bot: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin, member = driver.create_user("Tổ trưởng"), driver.create_user("Người dân")
-    (group,) = await subscribed_groups(driver, services(bot).sessions, units, DONG_DA, 1, admin)
+    (group,) = await subscribed_groups(driver, bot.services.sessions, units, DONG_DA, 1, admin)
     group.members[member.id] = "member"
-    await an_alert_acknowledged(bot, driver, await officer(bot, driver, DONG_DA), admin, group)
+    await an_alert_acknowledged(
+        bot, driver, await police_officer(bot, driver, DONG_DA), admin, group
+    )
     await tips(bot, 2)
 
     refused = await ask(driver, member, group)
@@ -134,9 +115,9 @@ async def test_in_private_for_an_officer_of_the_commune_and_of_the_province(
     bot: BotRunner, sim: BotApiSimulator, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin = driver.create_user("Tổ trưởng")
-    svc = services(bot)
+    svc = bot.services
     (group,) = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 1, admin)
-    police = await officer(bot, driver, DONG_DA)
+    police = await police_officer(bot, driver, DONG_DA)
     await an_alert_acknowledged(bot, driver, police, admin, group)
     await tips(bot, 2)
 
@@ -157,7 +138,7 @@ async def test_in_private_for_an_officer_of_the_commune_and_of_the_province(
     assert "Không có nhóm nào cần kiểm tra." in text
     assert "Xã, phường cần quan tâm nhất" not in text
 
-    provincial = await officer(bot, driver, HA_NOI)
+    provincial = await police_officer(bot, driver, HA_NOI)
     chat = await driver.start_private(provincial)
     await driver.wait_for_bot_message(chat, contains="Canh Gác")
     shown = await ask(driver, provincial, chat)

@@ -40,6 +40,7 @@ async def add_bot(driver: SimDriver, group: SimChat, admin: SimUser) -> SimMessa
 
 
 async def subscribe_whole_commune(driver: SimDriver, admin: SimUser, group: SimChat) -> None:
+    """The admin subscribes the group, the bot already in it, to the whole of Đống Đa."""
     results = await say(driver, admin, group, "/dangky Đống Đa")
     assert results.buttons, [m.text for m in driver.bot_messages(group)]
     await driver.press_button(admin, group, DONG_DA)
@@ -48,6 +49,12 @@ async def subscribe_whole_commune(driver: SimDriver, admin: SimUser, group: SimC
     )
     await driver.press_button(admin, group, "✅ Cả xã/phường")
     await driver.wait_for(lambda: "Đã đăng ký" in (driver.last_bot_message(group).text or ""))
+
+
+async def joined_and_subscribed(driver: SimDriver, admin: SimUser, group: SimChat) -> None:
+    """The admin adds the bot to the group and subscribes it to the whole of Đống Đa."""
+    await add_bot(driver, group, admin)
+    await subscribe_whole_commune(driver, admin, group)
 
 
 async def test_group_goes_from_bot_added_to_subscribed_residential_area(
@@ -94,8 +101,7 @@ async def test_subscription_survives_restart_removal_and_migration(
     bot: BotRunner, driver: SimDriver, people: tuple[SimUser, SimUser], group: SimChat
 ) -> None:
     admin, member = people
-    await add_bot(driver, group, admin)
-    await subscribe_whole_commune(driver, admin, group)
+    await joined_and_subscribed(driver, admin, group)
 
     await bot.restart()
     assert DONG_DA in ((await say(driver, member, group, "/trangthai")).text or "")
@@ -115,8 +121,7 @@ async def test_removal_pauses_without_deleting(
     bot: BotRunner, driver: SimDriver, people: tuple[SimUser, SimUser], group: SimChat
 ) -> None:
     admin, _ = people
-    await add_bot(driver, group, admin)
-    await subscribe_whole_commune(driver, admin, group)
+    await joined_and_subscribed(driver, admin, group)
     assert bot.app is not None
     subscriptions = bot.app.bot_data["services"].subscriptions
 

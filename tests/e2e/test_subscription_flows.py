@@ -11,10 +11,12 @@ import pytest
 
 from simulator import BotApiSimulator, SimDriver
 from simulator.models import CallbackRecord, SimChat, SimMessage, SimUser
-from tests.e2e.test_subscription import DONG_DA, PLACE, add_bot, say, subscribe_whole_commune
+from tests.e2e.test_subscription import DONG_DA, PLACE, add_bot, joined_and_subscribed, say
 from tests.support.botrunner import BotRunner
 
 STALE = "Lựa chọn này đã cũ, hãy gõ /dangky lại."
+STALE_UNSUBSCRIBE = "Lựa chọn này đã cũ, hãy gõ /huydangky lại."
+ADMINS_ONLY = "Chỉ quản trị viên"
 CLOSED = "⌛ Lựa chọn này đã cũ."
 CAM_GIANG_TN = "Xã Cẩm Giàng — Tỉnh Thái Nguyên"
 
@@ -30,9 +32,36 @@ def group(driver: SimDriver, people: tuple[SimUser, SimUser]) -> SimChat:
     return driver.create_group("Tổ dân phố 5 — Đống Đa", members=[member], admins=[admin])
 
 
+@pytest.fixture
+async def joined(
+    bot: BotRunner, driver: SimDriver, people: tuple[SimUser, SimUser], group: SimChat
+) -> SimChat:
+    """The group, the bot added to it by its admin (and greeting it)."""
+    await add_bot(driver, group, people[0])
+    return group
+
+
+@pytest.fixture
+async def subscribed(
+    bot: BotRunner, driver: SimDriver, people: tuple[SimUser, SimUser], group: SimChat
+) -> SimChat:
+    """The group, the bot in it and subscribed to the whole of Đống Đa."""
+    await joined_and_subscribed(driver, people[0], group)
+    return group
+
+
 def button_data(message: SimMessage, label: str) -> str:
     """The callback data of the button labelled `label` in the message as it is now."""
     return message.callback_data[label]
+
+
+async def press(
+    driver: SimDriver, user: SimUser, chat: SimChat, label: str, message: SimMessage
+) -> str:
+    """`user` presses the button labelled `label` under `message`; the answer's text."""
+    record = driver.sim.callbacks[await driver.press_button(user, chat, label, message=message)]
+    await driver.wait_for(lambda: record.answered)
+    return str(record.answer.get("text", ""))
 
 
 async def press_old(
@@ -50,14 +79,9 @@ async def area_of(driver: SimDriver, user: SimUser, group: SimChat) -> str:
 
 
 async def test_the_picker_of_a_finished_flow_is_closed_and_its_press_changes_nothing(
-    bot: BotRunner,
-    sim: BotApiSimulator,
-    driver: SimDriver,
-    people: tuple[SimUser, SimUser],
-    group: SimChat,
+    sim: BotApiSimulator, driver: SimDriver, people: tuple[SimUser, SimUser], joined: SimChat
 ) -> None:
-    admin, member = people
-    await add_bot(driver, group, admin)
+    (admin, member), group = people, joined
     picker = await say(driver, admin, group, "/dangky dong da")
     await driver.press_button(admin, group, DONG_DA)
     await driver.wait_for(lambda: "✅ Cả xã/phường" in str(picker.buttons))
@@ -83,10 +107,9 @@ async def test_a_picker_replaced_by_a_new_dangky_is_refused_and_the_new_one_work
     sim: BotApiSimulator,
     driver: SimDriver,
     people: tuple[SimUser, SimUser],
-    group: SimChat,
+    joined: SimChat,
 ) -> None:
-    admin, member = people
-    await add_bot(driver, group, admin)
+    (admin, member), group = people, joined
     first = await say(driver, admin, group, "/dangky dong da")
     dong_da = button_data(first, DONG_DA)
     second = await say(driver, admin, group, "/dangky cam giang")
@@ -110,37 +133,25 @@ async def test_a_picker_replaced_by_a_new_dangky_is_refused_and_the_new_one_work
 
 
 async def test_unsubscribe_asks_first_and_only_an_admin_at_the_press_confirms(
-    bot: BotRunner,
-    sim: BotApiSimulator,
-    driver: SimDriver,
-    people: tuple[SimUser, SimUser],
-    group: SimChat,
+    sim: BotApiSimulator, driver: SimDriver, people: tuple[SimUser, SimUser], subscribed: SimChat
 ) -> None:
-    admin, member = people
-    await add_bot(driver, group, admin)
-    await subscribe_whole_commune(driver, admin, group)
-
+    (admin, member), group = people, subscribed
     ask = await say(driver, admin, group, "/huydangky")
     assert ask.text == f"Hủy đăng ký nhận cảnh báo của {DONG_DA}?"
     assert ask.buttons == [["Hủy đăng ký", "Không"]]
     confirm = button_data(ask, "Hủy đăng ký")
-    query_id = await driver.press_button(member, group, "Hủy đăng ký", message=ask)
-    await driver.wait_for(lambda: sim.callbacks[query_id].answered)
-    assert "Chỉ quản trị viên" in sim.callbacks[query_id].answer.get("text", "")
+    assert ADMINS_ONLY in await press(driver, member, group, "Hủy đăng ký", ask)
 
     await driver.press_button(admin, group, "Không", message=ask)
     await driver.wait_for(lambda: "Đã giữ nguyên" in (ask.text or ""))
     assert ask.buttons == []
-    assert (await press_old(driver, admin, group, ask, confirm)).answer.get("text") == (
-        "Lựa chọn này đã cũ, hãy gõ /huydangky lại."
-    )
+    answer = await press_old(driver, admin, group, ask, confirm)
+    assert answer.answer.get("text") == STALE_UNSUBSCRIBE
     assert DONG_DA in await area_of(driver, member, group)
 
     again = await say(driver, admin, group, "/huydangky")
     driver.set_member_status(group, admin, "member")  # no longer an admin when pressing
-    query_id = await driver.press_button(admin, group, "Hủy đăng ký", message=again)
-    await driver.wait_for(lambda: sim.callbacks[query_id].answered)
-    assert "Chỉ quản trị viên" in sim.callbacks[query_id].answer.get("text", "")
+    assert ADMINS_ONLY in await press(driver, admin, group, "Hủy đăng ký", again)
     assert DONG_DA in await area_of(driver, member, group)
 
     driver.set_member_status(group, admin, "administrator")
@@ -151,15 +162,13 @@ async def test_unsubscribe_asks_first_and_only_an_admin_at_the_press_confirms(
 
 
 async def test_a_new_dangky_closes_an_open_unsubscribe_question(
-    bot: BotRunner, driver: SimDriver, people: tuple[SimUser, SimUser], group: SimChat
+    driver: SimDriver, people: tuple[SimUser, SimUser], subscribed: SimChat
 ) -> None:
-    admin, member = people
-    await add_bot(driver, group, admin)
-    await subscribe_whole_commune(driver, admin, group)
+    (admin, member), group = people, subscribed
     ask = await say(driver, admin, group, "/huydangky")
     confirm = button_data(ask, "Hủy đăng ký")
     await say(driver, admin, group, "/dangky cam giang")
     await driver.wait_for(lambda: ask.buttons == [])
     answer = await press_old(driver, admin, group, ask, confirm)
-    assert answer.answer.get("text") == "Lựa chọn này đã cũ, hãy gõ /huydangky lại."
+    assert answer.answer.get("text") == STALE_UNSUBSCRIBE
     assert DONG_DA in await area_of(driver, member, group)

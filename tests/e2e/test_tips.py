@@ -17,13 +17,12 @@ from PIL import ExifTags, Image
 from sqlmodel import col, select
 
 from bot.areas import AdminUnits
-from bot.container import Services
 from bot.services.tip_flow import Choice, Location, Step, Text
 from simulator import BotApiSimulator, SimDriver
 from simulator.models import SimChat, SimMessage, SimUser
 from storage.models import Tip, TipMedia
 from tests.e2e.conftest import BOT_USERNAME
-from tests.support.botrunner import BotRunner, settings_for
+from tests.support.botrunner import BotRunner, running, settings_for
 from tests.support.world import subscribed_groups
 from tests.unit.test_photo_privacy import jpeg_with_gps
 
@@ -46,18 +45,9 @@ async def runner(
     settings = settings_for(
         sim, database_url, delivery_private_per_second=10, tips_per_hour=per_hour
     )
-    bot = BotRunner(settings, units)
-    await bot.start()
-    yield bot
-    await bot.stop()
-    assert sim.violations == [], "the bot made calls Telegram would reject"
+    async with running(sim, settings, units) as bot:
+        yield bot
     assert sim.unanswered_callbacks() == []
-
-
-def services(runner: BotRunner) -> Services:
-    assert runner.app is not None
-    found: Services = runner.app.bot_data["services"]
-    return found
 
 
 def body(message: SimMessage | None) -> str:
@@ -127,14 +117,14 @@ class Resident:
 async def officer_of(runner: BotRunner, driver: SimDriver, area: str) -> SimUser:
     """An officer of `area` who opened the bot (so tips can reach them)."""
     user = driver.create_user("Cán bộ", username=f"officer_{area}")
-    await services(runner).officers.grant(0, user.id, area, "Thiếu tá Nguyễn Văn An")
+    await runner.services.officers.grant(0, user.id, area, "Thiếu tá Nguyễn Văn An")
     await driver.start_private(user)
     await driver.wait_for_bot_message(user, contains="Canh Gác")
     return user
 
 
 async def tips_of(runner: BotRunner, person: int) -> list[Tip]:
-    async with services(runner).sessions() as session:
+    async with runner.services.sessions() as session:
         rows = await session.exec(
             select(Tip).where(col(Tip.reporter_telegram_id) == person).order_by(col(Tip.id))
         )
@@ -142,7 +132,7 @@ async def tips_of(runner: BotRunner, person: int) -> list[Tip]:
 
 
 async def photos_of(runner: BotRunner, tip: Tip) -> list[str]:
-    async with services(runner).sessions() as session:
+    async with runner.services.sessions() as session:
         rows = await session.exec(
             select(TipMedia.file_id)
             .where(col(TipMedia.tip_id) == tip.id)
@@ -212,7 +202,7 @@ async def test_an_anonymous_tip_with_a_location_and_two_photos(
     assert tip.anonymous and tip.display_name is None
     sent_photos = [one.photo[-1]["file_id"], two.photo[-1]["file_id"]]  # type: ignore[index]
     assert await photos_of(runner, tip) == sent_photos
-    assert await services(runner).tips.draft(lan.user.id) is None
+    assert await runner.services.tips.draft(lan.user.id) is None
 
 
 async def test_a_named_tip_and_no_officer_to_reach(runner: BotRunner, driver: SimDriver) -> None:
@@ -264,7 +254,7 @@ async def test_a_groups_baotin_links_to_the_private_chat_with_the_groups_area(
     runner: BotRunner, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin, member = driver.create_user("Tổ trưởng"), driver.create_user("Người dân")
-    svc = services(runner)
+    svc = runner.services
     (group,) = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 1, admin)
     group.members[member.id] = "member"
     area = await svc.tips.group_area(group.id)
@@ -301,7 +291,7 @@ async def test_every_alert_copy_links_to_a_tip_carrying_its_groups_area(
     runner: BotRunner, driver: SimDriver, units: AdminUnits
 ) -> None:
     admin, member = driver.create_user("Tổ trưởng"), driver.create_user("Người dân")
-    svc = services(runner)
+    svc = runner.services
     groups = await subscribed_groups(driver, svc.sessions, units, DONG_DA, 2, admin)
     groups[0].members[member.id] = "member"
     police = await officer_of(runner, driver, DONG_DA)
@@ -348,7 +338,7 @@ async def test_the_welcome_and_the_subscription_carry_the_tip_link(
     await driver.wait_for(lambda: any("Cả xã" in b for row in picker.buttons for b in row))
     await driver.press_button(admin, group, "✅ Cả xã/phường", message=picker)
     await driver.wait_for(lambda: "Đã đăng ký" in body(picker), timeout=STEP)
-    area = await services(runner).tips.group_area(group.id)
+    area = await runner.services.tips.group_area(group.id)
     assert picker.buttons == [[SEND]] and payload_of(url_of(picker, SEND)) == f"tip_{area}"
 
 
@@ -381,14 +371,14 @@ async def test_a_message_nobody_expects_is_offered_as_the_start_of_a_tip(
     query = await driver.press_button(officer, police.chat, "Không", message=offered)
     await driver.wait_for(lambda: sim.callbacks[query].answered and offered.buttons == [])
     assert sim.callbacks[query].answer.get("text") == "Được rồi, không gửi gì cả."
-    assert police.last_id() == before and await services(runner).tips.draft(officer.id) is None
+    assert police.last_id() == before and await runner.services.tips.draft(officer.id) is None
 
     place = await driver.send_location(officer, police.chat, *HERE)
     located = await police.wait(after=place.message_id)
     assert body(located).startswith("📨 Gửi tin báo cho công an với vị trí này?")
     started = await police.press("✅ Có, gửi tin báo", contains="Bước 1")
     assert "Đã giữ lại vị trí" in body(started)
-    draft = await services(runner).tips.draft(officer.id)
+    draft = await runner.services.tips.draft(officer.id)
     assert draft is not None and (draft.lat, draft.lon) == HERE
     pdf = await driver.send_document(officer, police.chat)  # the open tip takes it now
     refused = await police.wait(after=pdf.message_id)
@@ -417,7 +407,7 @@ async def test_a_voice_message_is_refused_with_why_and_the_question_asked_again(
     voice = await driver.send_voice(lan.user, lan.chat)
     answer = await lan.wait(after=voice.message_id)
     assert "Tin nhắn thoại làm lộ giọng nói" in body(answer) and "Bước 2" in body(answer)
-    draft = await services(runner).tips.draft(lan.user.id)
+    draft = await runner.services.tips.draft(lan.user.id)
     assert draft is not None and draft.step is Step.TEXT and draft.text is None
 
 
@@ -472,7 +462,7 @@ async def test_the_per_hour_limit_is_said_plainly_and_changes_nothing(
     refused = await lan.say("/baotin")
     assert "Bạn đã gửi 1 tin báo trong một giờ qua" in body(refused)
     assert "60 phút" in body(refused) and "113" in body(refused)
-    assert await services(runner).tips.draft(lan.user.id) is None
+    assert await runner.services.tips.draft(lan.user.id) is None
     assert len(await tips_of(runner, lan.user.id)) == 1
 
 
@@ -488,7 +478,7 @@ async def test_huy_mid_tip_discards_it_and_removes_the_keyboard(
     cancelled = await lan.say("/huy")
     assert cancelled.text == "Đã huỷ tin báo. Không có gì được gửi."
     assert cancelled.reply_markup == {"remove_keyboard": True} and lan.chat.reply_keyboard is None
-    assert await services(runner).tips.draft(lan.user.id) is None
+    assert await runner.services.tips.draft(lan.user.id) is None
     again = await lan.say(WHAT)  # nothing is open now: offered as a new tip
     assert "Gửi tin báo cho công an với nội dung này?" in body(again)
     assert await tips_of(runner, lan.user.id) == []
@@ -506,7 +496,7 @@ async def test_a_new_conversation_closes_the_tip_with_a_note(
     assert note.text == "Đã đóng tin báo đang viết dở (chưa gửi)."
     assert police.chat.reply_keyboard is None
     await police.wait(contains="Soạn cảnh báo", after=note.message_id)
-    assert await services(runner).tips.draft(officer.id) is None
+    assert await runner.services.tips.draft(officer.id) is None
 
 
 async def test_a_restart_mid_tip_loses_nothing(runner: BotRunner, driver: SimDriver) -> None:
@@ -531,7 +521,7 @@ async def test_a_restart_mid_tip_loses_nothing(runner: BotRunner, driver: SimDri
 async def test_tincuatoi_lists_the_persons_own_tips_newest_first(
     runner: BotRunner, driver: SimDriver
 ) -> None:
-    svc = services(runner)
+    svc = runner.services
     lan, other = driver.create_user("Bà Lan"), driver.create_user("Ông Ba")
     resident = Resident(driver, lan)
     await resident.open()

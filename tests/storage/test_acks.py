@@ -4,40 +4,27 @@ shown on that group's copy alone."""
 from __future__ import annotations
 
 import asyncio
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from sqlmodel import col, func, select
 
 from bot.areas import AdminUnits
 from bot.delivery import outbox
-from bot.i18n import load_catalog
 from bot.services.alert_copies import CopyLookup
 from bot.services.alerts import ALERT_KIND, AlertError, AlertService, content_of
 from bot.services.chats import ChatRef
 from bot.services.officers import OfficerService, OfficerView
 from bot.services.subscriptions import SubscriptionService
 from storage.db import SessionFactory
-from storage.models import AlertAck, Delivery
+from storage.models import Alert, AlertAck, Chat, Delivery
+from storage.queries.deliveries import AckBy, ack_figures
+from tests.support.services import SUPERADMIN, TZ
 
 DONG_DA, BA_DINH = "00235", "00004"
-SUPERADMIN = 42
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # Groups of Đống Đa: A and B got their copy, C's is still waiting; D is a group of Ba Đình.
 A, B, C, D = -4_200_000_000, -4_200_000_001, -4_200_000_002, -4_300_000_000
 FOOTER = "✅ Đã nhận lúc"
-
-
-@pytest.fixture
-def officers(sessions: SessionFactory, small_units: AdminUnits) -> OfficerService:
-    return OfficerService(sessions, small_units, frozenset({SUPERADMIN}))
-
-
-@pytest.fixture
-def alerts(
-    sessions: SessionFactory, small_units: AdminUnits, officers: OfficerService
-) -> AlertService:
-    return AlertService(sessions, small_units, load_catalog(), TZ, officers)
 
 
 async def subscribe(sessions: SessionFactory, units: AdminUnits, code: str, *chats: int) -> None:
@@ -200,3 +187,52 @@ async def test_copies_rendered_together_share_one_lookup_and_see_new_acknowledge
     later = await lookup.get(number, B)
     assert lookup.loads == 2 and later is not None and set(later.acknowledged) == {B}
     assert await lookup.get(999, A) is None
+
+
+async def test_a_copy_in_a_senders_hands_acknowledges_before_its_message_id_is_written(
+    sessions: SessionFactory, alerts: AlertService, delivered: tuple[OfficerView, int, int]
+) -> None:
+    _, number, _ = delivered
+    with pytest.raises(AlertError):  # C's copy waits in the queue: not in the chat yet
+        await alerts.acknowledge(number, C, 7)
+    async with sessions() as session, session.begin():
+        (held,) = [c for c in await outbox.claim(session, "test", 1000, 60) if c.ref_id == number]
+    assert held.telegram_chat_id == C and held.message_id is None
+    assert await alerts.acknowledge(number, C, 7) is True  # sent, outcome not yet written
+    assert await alerts.acknowledge(number, C, 7) is False
+    async with sessions() as session, session.begin():
+        await outbox.mark_done(session, [outbox.Done(held.id, held.content_version, 300, False)])
+    # The copy went out without its footer: it is due again, one version further, to be edited.
+    assert (await versions(sessions, number))[C] == (held.content_version + 1, True)
+    async with sessions() as session, session.begin():  # as if the writer took a minute
+        ack = (await session.exec(select(AlertAck).where(col(AlertAck.alert_id) == number))).one()
+        copy = await session.get(Delivery, held.id)
+        assert copy is not None and copy.delivered_at is not None
+        copy.delivered_at = ack.created_at + timedelta(minutes=1)
+    async with sessions() as session:
+        figures = await ack_figures(
+            session, ALERT_KIND, select(Alert.id).where(col(Alert.id) == number), None, [AckBy.CHAT]
+        )
+    # C pressed before its copy was written down as delivered: it took no time, not less.
+    c_row = await chat_row(sessions, C)
+    assert figures[AckBy.CHAT][c_row].median_minutes == 0.0
+
+
+async def chat_row(sessions: SessionFactory, telegram_id: int) -> int:
+    async with sessions() as session:
+        found = (
+            await session.exec(select(Chat.id).where(col(Chat.telegram_id) == telegram_id))
+        ).one()
+    assert found is not None
+    return found
+
+
+async def test_a_copy_whose_lease_ran_out_unrecorded_does_not_acknowledge(
+    sessions: SessionFactory, alerts: AlertService, delivered: tuple[OfficerView, int, int]
+) -> None:
+    _, number, _ = delivered
+    async with sessions() as session, session.begin():
+        await outbox.claim(session, "test", 1000, -1)  # a sender that crashed long ago
+    with pytest.raises(AlertError) as problem:
+        await alerts.acknowledge(number, C, 7)
+    assert problem.value.key == "ack.not_here"

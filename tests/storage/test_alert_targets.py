@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from alembic.config import Config
@@ -16,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
 from bot.areas import AdminUnits
-from bot.i18n import load_catalog
 from bot.services.alerts import AlertError, AlertService
 from bot.services.chats import ChatRef
 from bot.services.officers import OfficerService, OfficerView
@@ -25,23 +23,9 @@ from storage.db import SessionFactory
 from storage.migrate import MIGRATIONS_DIR, downgrade, upgrade
 from storage.models import Alert, AlertTarget, Area, AreaKind
 from storage.queries.alerts import targets_of
+from tests.support.services import SUPERADMIN
 
 DONG_DA, BA_DINH, HA_NOI = "00235", "00004", "01"
-SUPERADMIN = 42
-
-
-@pytest.fixture
-def officers(sessions: SessionFactory, small_units: AdminUnits) -> OfficerService:
-    return OfficerService(sessions, small_units, frozenset({SUPERADMIN}))
-
-
-@pytest.fixture
-def alerts(
-    sessions: SessionFactory, small_units: AdminUnits, officers: OfficerService
-) -> AlertService:
-    return AlertService(
-        sessions, small_units, load_catalog(), ZoneInfo("Asia/Ho_Chi_Minh"), officers
-    )
 
 
 async def send(

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, func, select
 
 from bot.areas import AdminUnits
-from bot.i18n import load_catalog
 from bot.services.alert_types import Draft
 from bot.services.alerts import AlertError, AlertService, check_text
 from bot.services.chats import ChatRef
@@ -17,23 +15,9 @@ from bot.services.officers import OfficerService, OfficerView, UnknownJurisdicti
 from bot.services.subscriptions import SubscriptionService
 from storage.db import SessionFactory
 from storage.models import Alert, AuditEntry, Delivery
+from tests.support.services import SUPERADMIN
 
 DONG_DA, BA_DINH = "00235", "00004"
-SUPERADMIN = 42
-
-
-@pytest.fixture
-def officers(sessions: SessionFactory, small_units: AdminUnits) -> OfficerService:
-    return OfficerService(sessions, small_units, frozenset({SUPERADMIN}))
-
-
-@pytest.fixture
-def alerts(
-    sessions: SessionFactory, small_units: AdminUnits, officers: OfficerService
-) -> AlertService:
-    return AlertService(
-        sessions, small_units, load_catalog(), ZoneInfo("Asia/Ho_Chi_Minh"), officers
-    )
 
 
 async def groups(sessions: SessionFactory, units: AdminUnits, code: str, n: int, base: int) -> None:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
 
 from bot.areas import AdminUnits
 from bot.delivery import outbox
-from bot.i18n import load_catalog
 from bot.services.alert_render import PREVIEW_ACK
 from bot.services.alert_types import Draft
 from bot.services.alerts import (
@@ -27,49 +26,61 @@ from bot.services.officers import OfficerService, OfficerView
 from bot.services.subscriptions import SubscriptionService
 from storage.db import SessionFactory
 from storage.models import Alert, AlertCorrection, AlertVersion, AuditEntry, Delivery, Officer
+from tests.support.services import SUPERADMIN, alert_service
 
 DONG_DA = "00235"
-SUPERADMIN = 42
 ISSUER_ID, COLLEAGUE_ID = 5_000_000_100, 5_000_000_101
 GROUP_BASE = -4_200_000_000
 TEXT = "Cảnh giác cuộc gọi giả danh công an, số 0912 345 678."
 FIXED = "Cảnh giác cuộc gọi giả danh công an, số đúng là 0987 654 321."
 
 
-def service(sessions: SessionFactory, units: AdminUnits, officers: OfficerService) -> AlertService:
-    return AlertService(sessions, units, load_catalog(), ZoneInfo("Asia/Ho_Chi_Minh"), officers)
-
-
 @pytest.fixture
-def officers(sessions: SessionFactory, small_units: AdminUnits) -> OfficerService:
-    return OfficerService(sessions, small_units, frozenset({SUPERADMIN}))
-
-
-@pytest.fixture
-def alerts(
+def other_process(
     sessions: SessionFactory, small_units: AdminUnits, officers: OfficerService
 ) -> AlertService:
-    return service(sessions, small_units, officers)
+    """The service as another process (or this one after a restart) has it: only the database
+    is shared."""
+    return alert_service(sessions, small_units, officers)
 
 
-async def sent_alert(
+async def composed(
+    alerts: AlertService,
+    officer: OfficerView,
+    severity: str = "warning",
+    category: str = "scam",
+    hours: int = 24,
+) -> Draft:
+    """A draft of TEXT to the officer's commune, saved and ready to preview or confirm."""
+    draft = await alerts.new_draft(officer)
+    draft.target_kind, draft.severity, draft.category = "commune", severity, category
+    draft.text, draft.validity_hours, draft.exercise = TEXT, hours, False
+    await alerts.save_draft(officer.telegram_id, draft)
+    return draft
+
+
+Send = Callable[..., Awaitable[tuple[OfficerView, int]]]
+
+
+@pytest.fixture
+def send(
     sessions: SessionFactory,
-    units: AdminUnits,
+    small_units: AdminUnits,
     officers: OfficerService,
     alerts: AlertService,
-    groups: int = 4,
-) -> tuple[OfficerView, int]:
-    """An officer of Đống Đa and the number of the alert they sent to `groups` groups."""
-    plan = [(ChatRef(GROUP_BASE - i, "group", f"Tổ {i}"), DONG_DA) for i in range(groups)]
-    await SubscriptionService(sessions, units).subscribe_many(plan, 1)
-    officer = await officers.grant(SUPERADMIN, ISSUER_ID, DONG_DA, "Đại úy C")
-    draft = await alerts.new_draft(officer)
-    draft.target_kind, draft.severity, draft.category = "commune", "warning", "scam"
-    draft.text, draft.validity_hours, draft.exercise = TEXT, 24, False
-    await alerts.save_draft(officer.telegram_id, draft)
-    await alerts.preview(officer, draft, "vi")
-    sent = await alerts.confirm(officer.telegram_id, draft.token)
-    return officer, sent.alert_id
+) -> Send:
+    """`await send(groups=4)`: an officer of Đống Đa and the number of the alert they sent,
+    previewed then confirmed, to `groups` groups."""
+
+    async def sent_to(groups: int = 4) -> tuple[OfficerView, int]:
+        plan = [(ChatRef(GROUP_BASE - i, "group", f"Tổ {i}"), DONG_DA) for i in range(groups)]
+        await SubscriptionService(sessions, small_units).subscribe_many(plan, 1)
+        officer = await officers.grant(SUPERADMIN, ISSUER_ID, DONG_DA, "Đại úy C")
+        draft = await composed(alerts, officer)
+        await alerts.preview(officer, draft, "vi")
+        return officer, (await alerts.confirm(officer.telegram_id, draft.token)).alert_id
+
+    return sent_to
 
 
 async def deliver(sessions: SessionFactory, alert_id: int, count: int) -> list[Delivery]:
@@ -102,12 +113,9 @@ async def alert_row(sessions: SessionFactory, alert_id: int) -> Alert:
 
 
 async def test_every_version_is_kept(
-    sessions: SessionFactory,
-    small_units: AdminUnits,
-    officers: OfficerService,
-    alerts: AlertService,
+    sessions: SessionFactory, alerts: AlertService, send: Send
 ) -> None:
-    officer, number = await sent_alert(sessions, small_units, officers, alerts)
+    officer, number = await send()
     await alerts.correct(officer.telegram_id, number, FIXED)
     await alerts.correct(SUPERADMIN, number, FIXED + " Gọi 113.")
     await alerts.end(officer.telegram_id, number)
@@ -126,12 +134,9 @@ async def test_every_version_is_kept(
 
 
 async def test_a_pending_correction_survives_a_restart_and_applies_once(
-    sessions: SessionFactory,
-    small_units: AdminUnits,
-    officers: OfficerService,
-    alerts: AlertService,
+    sessions: SessionFactory, alerts: AlertService, other_process: AlertService, send: Send
 ) -> None:
-    officer, number = await sent_alert(sessions, small_units, officers, alerts)
+    officer, number = await send()
     await deliver(sessions, number, 4)
     proposed = await alerts.propose_correction(officer.telegram_id, number, FIXED, "vi")
     assert "ĐÍNH CHÍNH" in proposed.outgoing.text and "0987 654 321" in proposed.outgoing.text
@@ -139,15 +144,9 @@ async def test_a_pending_correction_survives_a_restart_and_applies_once(
     untouched = await alert_row(sessions, number)
     assert (untouched.text, untouched.version) == (TEXT, 1)  # nothing changes before Confirm
 
-    restarted = service(
-        sessions, small_units, officers
-    )  # a new process: only the database remembers
-    first = await restarted.confirm_correction(
-        officer.telegram_id, proposed.correction_id, proposed.token
-    )
-    again = await restarted.confirm_correction(
-        officer.telegram_id, proposed.correction_id, proposed.token
-    )
+    args = (officer.telegram_id, proposed.correction_id, proposed.token)
+    first = await other_process.confirm_correction(*args)  # after a restart
+    again = await other_process.confirm_correction(*args)
     assert (first.version, first.notices, first.already) == (2, 4, False)
     assert again.already and again.alert_id == number
     corrected = await alert_row(sessions, number)
@@ -158,31 +157,24 @@ async def test_a_pending_correction_survives_a_restart_and_applies_once(
 
 
 async def test_two_presses_at_once_apply_the_correction_once(
-    sessions: SessionFactory,
-    small_units: AdminUnits,
-    officers: OfficerService,
-    alerts: AlertService,
+    sessions: SessionFactory, alerts: AlertService, other_process: AlertService, send: Send
 ) -> None:
-    officer, number = await sent_alert(sessions, small_units, officers, alerts)
+    officer, number = await send()
     await deliver(sessions, number, 2)
     proposed = await alerts.propose_correction(officer.telegram_id, number, FIXED, "vi")
-    press = alerts.confirm_correction(officer.telegram_id, proposed.correction_id, proposed.token)
-    other = service(sessions, small_units, officers).confirm_correction(
-        officer.telegram_id, proposed.correction_id, proposed.token
+    args = (officer.telegram_id, proposed.correction_id, proposed.token)
+    results = await asyncio.gather(
+        alerts.confirm_correction(*args), other_process.confirm_correction(*args)
     )
-    results = await asyncio.gather(press, other)
     assert sorted(r.already for r in results) == [False, True]
     assert (await alert_row(sessions, number)).version == 2
     assert len(await table(sessions, Delivery, col(Delivery.kind) == NOTICE_KIND)) == 2
 
 
 async def test_cancel_changes_nothing(
-    sessions: SessionFactory,
-    small_units: AdminUnits,
-    officers: OfficerService,
-    alerts: AlertService,
+    sessions: SessionFactory, alerts: AlertService, send: Send
 ) -> None:
-    officer, number = await sent_alert(sessions, small_units, officers, alerts)
+    officer, number = await send()
     await deliver(sessions, number, 2)
     before = [(d.id, d.content_version, d.status) for d in await table(sessions, Delivery)]
     proposed = await alerts.propose_correction(officer.telegram_id, number, FIXED, "vi")
@@ -224,15 +216,15 @@ async def _nothing(alerts: AlertService, officer: OfficerView, number: int) -> N
 )
 async def test_confirm_refusals_change_nothing(
     sessions: SessionFactory,
-    small_units: AdminUnits,
     officers: OfficerService,
     alerts: AlertService,
+    send: Send,
     meanwhile: object,
     actor: int,
     token: str | None,
     problem: str,
 ) -> None:
-    officer, number = await sent_alert(sessions, small_units, officers, alerts)
+    officer, number = await send()
     await officers.grant(SUPERADMIN, COLLEAGUE_ID, DONG_DA)
     proposed = await alerts.propose_correction(officer.telegram_id, number, FIXED, "vi")
     await meanwhile(alerts, officer, number)  # type: ignore[operator]
@@ -255,13 +247,12 @@ async def test_confirm_refusals_change_nothing(
 )
 async def test_a_bad_new_text_is_refused_before_any_preview(
     sessions: SessionFactory,
-    small_units: AdminUnits,
-    officers: OfficerService,
     alerts: AlertService,
+    send: Send,
     text: str,
     problem: str,
 ) -> None:
-    officer, number = await sent_alert(sessions, small_units, officers, alerts)
+    officer, number = await send()
     with pytest.raises(AlertError) as refused:
         await alerts.propose_correction(officer.telegram_id, number, text, "vi")
     assert refused.value.key == problem
@@ -269,12 +260,9 @@ async def test_a_bad_new_text_is_refused_before_any_preview(
 
 
 async def test_only_delivered_copies_get_a_notice_as_a_reply(
-    sessions: SessionFactory,
-    small_units: AdminUnits,
-    officers: OfficerService,
-    alerts: AlertService,
+    sessions: SessionFactory, alerts: AlertService, send: Send
 ) -> None:
-    officer, number = await sent_alert(sessions, small_units, officers, alerts, groups=5)
+    officer, number = await send(5)
     delivered = await deliver(sessions, number, 2)
     start = await alerts.correction_start(officer.telegram_id, number)
     assert (start.text, start.limit) == (TEXT, 3500)
@@ -319,17 +307,13 @@ async def age_preview(alerts: AlertService, officer: OfficerView, minutes: int) 
 @pytest.mark.parametrize(("minutes", "sent"), [(0, True), (5, True), (9, True), (11, False)])
 async def test_confirm_sends_the_expiry_the_preview_showed(
     sessions: SessionFactory,
-    small_units: AdminUnits,
     officers: OfficerService,
     alerts: AlertService,
     minutes: int,
     sent: bool,
 ) -> None:
     officer = await officers.grant(SUPERADMIN, ISSUER_ID, DONG_DA)
-    draft = await alerts.new_draft(officer)
-    draft.target_kind, draft.severity, draft.category = "commune", "info", "other"
-    draft.text, draft.validity_hours, draft.exercise = TEXT, 6, False
-    await alerts.save_draft(officer.telegram_id, draft)
+    draft = await composed(alerts, officer, "info", "other", hours=6)
     await alerts.preview(officer, draft, "vi")
     shown = await age_preview(alerts, officer, minutes)
     if not sent:
@@ -346,17 +330,14 @@ async def test_confirm_sends_the_expiry_the_preview_showed(
 async def test_operator_logs_name_rows_only(
     sessions: SessionFactory,
     small_units: AdminUnits,
-    officers: OfficerService,
     alerts: AlertService,
+    send: Send,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.services.alerts")
-    officer, number = await sent_alert(sessions, small_units, officers, alerts, groups=3)
+    officer, number = await send(3)
     await SubscriptionService(sessions, small_units).set_min_severity(GROUP_BASE, "urgent")
-    draft = await alerts.new_draft(officer)
-    draft.target_kind, draft.severity, draft.category = "commune", "warning", "scam"
-    draft.text, draft.validity_hours, draft.exercise = TEXT, 24, False
-    await alerts.save_draft(officer.telegram_id, draft)
+    draft = await composed(alerts, officer)
     second = await alerts.confirm(officer.telegram_id, draft.token)
     await alerts.correct(officer.telegram_id, number, FIXED)
     await alerts.end(SUPERADMIN, number)

@@ -49,10 +49,6 @@ from bot.services.tip_types import TipConfig
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import (
-    Alert,
-    AlertAck,
-    AlertTarget,
-    Assessment,
     Chat,
     Delivery,
     Digest,
@@ -62,12 +58,11 @@ from storage.models import (
     JobStatus,
     Officer,
     ScheduledJob,
-    Subscription,
-    Tip,
     User,
 )
 from storage.queries.areas import commune_area
 from tests.support.databases import postgres_schema, require_postgres
+from tests.support.seeding import delivered_copy, sent_alert, subscribed_group, tip
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DONG_DA, BA_DINH, HA_NOI = "00235", "00004", "01"
@@ -158,20 +153,9 @@ async def _build(world: World) -> None:
         session.add(Officer(telegram_id=PHUONG, area_code=HA_NOI, name="Phương"))
         for n, (title, (code, admins, settings)) in enumerate(GROUPS.items()):
             commune = await commune_area(session, code)
-            assert commune is not None and commune.id is not None
-            chat = Chat(telegram_id=-4_200_000_000 - n, kind="group", title=title)
-            session.add(chat)
-            await session.flush()
-            assert chat.id is not None
-            session.add(
-                Subscription(
-                    chat_id=chat.id,
-                    area_id=commune.id,
-                    commune_id=commune.id,
-                    province_code=HA_NOI,
-                    created_at=T0 - timedelta(days=60),
-                )
-            )
+            assert commune is not None and commune.province_code == HA_NOI
+            since = T0 - timedelta(days=60)
+            chat = await subscribed_group(session, -4_200_000_000 - n, title, commune, since)
             if settings:
                 session.add(DigestGroupSetting(chat_id=chat.id, **settings))
             world.chats[title] = chat
@@ -184,60 +168,25 @@ async def _week(world: World) -> None:
     async with world.sessions() as session, session.begin():
         commune = await commune_area(session, DONG_DA)
         assert commune is not None and commune.id is not None
-        alert = Alert(
-            draft_token="a1",
-            officer_telegram_id=AN,
-            issuer="Công an Phường Đống Đa",
-            target_kind="commune",
-            target_label="Phường Đống Đa",
-            severity="warning",
-            category="scam",
-            text="Cảnh giác lừa đảo.",
-            valid_until=sent + timedelta(days=1),
-            created_at=sent,
+        alert = await sent_alert(
+            session, "a1", sent, commune, officer_telegram_id=AN, issuer="Công an Phường Đống Đa"
         )
-        session.add(alert)
-        await session.flush()
-        assert alert.id is not None
-        session.add(AlertTarget(alert_id=alert.id, area_id=commune.id, area_kind="commune"))
-        for title in ("G1", "G2"):
-            chat = world.chats[title]
-            session.add(
-                Delivery(
-                    kind="alert",
-                    ref_id=alert.id,
-                    chat_id=chat.id,
-                    telegram_chat_id=chat.telegram_id,
-                    status="delivered",
-                    sent_version=1,
-                    message_id=10,
-                    created_at=sent,
-                    delivered_at=sent + timedelta(minutes=1),
-                )
-            )
-        session.add(
-            AlertAck(
-                alert_id=alert.id,
-                chat_id=world.chats["G1"].id or 0,
-                user_telegram_id=LAN,
-                created_at=sent + timedelta(minutes=11),
-            )
+        delivered_copy(
+            session, world.chats["G1"], alert, sent, message_id=10, acknowledged_after=10, by=LAN
         )
+        delivered_copy(session, world.chats["G2"], alert, sent, message_id=10)
         for n, (category, valuable) in enumerate((("theft", True), ("scam", False))):
             created = sent + timedelta(hours=n + 1)
-            session.add(
-                Tip(
-                    draft_token=f"t{n}",
-                    category=category,
-                    text="Có chuyện.",
-                    commune_code=DONG_DA,
-                    province_code=HA_NOI,
-                    area_source="chosen",
-                    state="acknowledged",
-                    assessment=Assessment.VALUABLE.value if valuable else "unassessed",
-                    created_at=created,
-                    acknowledged_at=created + timedelta(minutes=20),
-                )
+            tip(
+                session,
+                f"t{n}",
+                DONG_DA,
+                HA_NOI,
+                created,
+                category=category,
+                state="acknowledged",
+                valuable=valuable,
+                acknowledged_at=created + timedelta(minutes=20),
             )
 
 

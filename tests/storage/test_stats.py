@@ -53,19 +53,13 @@ from bot.services.stats import (
 from bot.services.tip_types import TipConfig
 from storage.db import SessionFactory
 from storage.models import (
-    Alert,
-    AlertAck,
-    AlertTarget,
     Area,
     AreaKind,
-    Assessment,
     Chat,
-    Delivery,
-    Subscription,
-    Tip,
     TipState,
 )
 from storage.queries.areas import area_by_code, commune_area
+from tests.support.seeding import delivered_copy, sent_alert, subscribed_group, tip
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DONG_DA, BA_DINH, NGOC_HA, GIANG_VO, HA_NOI = "00235", "00004", "00008", "00025", "01"
@@ -124,23 +118,15 @@ async def _groups(world: World) -> None:
     }
     async with world.sessions() as session, session.begin():
         for n, (name, (code, area_id, since, present)) in enumerate(plan.items()):
-            chat = Chat(
-                telegram_id=-4_100_000_000 - n, kind="group", title=name, bot_member=present
+            world.chats[name] = await subscribed_group(
+                session,
+                -4_100_000_000 - n,
+                name,
+                world.areas[code],
+                since,
+                area_id=area_id,
+                present=present,
             )
-            session.add(chat)
-            await session.flush()
-            commune = world.areas[code]
-            session.add(
-                Subscription(
-                    chat_id=chat.id or 0,
-                    area_id=area_id or commune.id or 0,
-                    commune_id=commune.id or 0,
-                    province_code=commune.province_code,
-                    paused=not present,
-                    created_at=since,
-                )
-            )
-            world.chats[name] = chat
 
 
 ALERTS = {
@@ -167,56 +153,13 @@ async def _alerts(world: World) -> None:
     async with world.sessions() as session, session.begin():
         for name, (sent, severity, category, target, groups, acks) in ALERTS.items():
             area = world.residential if target == "TDP5" else world.areas[target]
-            alert = Alert(
-                draft_token=name,
-                officer_telegram_id=5_000_000_001,
-                issuer="Công an",
-                target_kind=area.kind,
-                target_label=area.name,
-                severity=severity,
-                category=category,
-                text="Cảnh giác.",
-                valid_until=sent + timedelta(days=1),
-                created_at=sent,
-            )
-            session.add(alert)
-            await session.flush()
-            assert alert.id is not None and area.id is not None
-            world.alerts[name] = alert.id
-            session.add(
-                AlertTarget(
-                    alert_id=alert.id, area_id=area.id, area_kind=area.kind, area_code=area.code
-                )
+            world.alerts[name] = alert = await sent_alert(
+                session, name, sent, area, severity=severity, category=category
             )
             for group in groups.split():
-                _copy(session, world.chats[group], alert.id, sent, acks.get(group))
-
-
-def _copy(session: object, chat: Chat, alert_id: int, sent: datetime, ack: int | None) -> None:
-    delivered = sent + timedelta(minutes=1)
-    add = session.add  # type: ignore[attr-defined]
-    add(
-        Delivery(
-            kind="alert",
-            ref_id=alert_id,
-            chat_id=chat.id,
-            telegram_chat_id=chat.telegram_id,
-            status="delivered",
-            sent_version=1,
-            message_id=100,
-            created_at=sent,
-            delivered_at=delivered,
-        )
-    )
-    if ack is not None:
-        add(
-            AlertAck(
-                alert_id=alert_id,
-                chat_id=chat.id or 0,
-                user_telegram_id=5_100_000_000,
-                created_at=delivered + timedelta(minutes=ack),
-            )
-        )
+                delivered_copy(
+                    session, world.chats[group], alert, sent, acknowledged_after=acks.get(group)
+                )
 
 
 TIPS = [
@@ -244,24 +187,20 @@ async def _tips(world: World) -> None:
         ):
             acknowledged_at = created + timedelta(minutes=acked) if acked is not None else None
             closed_at = created + timedelta(minutes=closed) if closed is not None else None
-            session.add(
-                Tip(
-                    draft_token=f"tip{n}",
-                    category=category,
-                    text="Có chuyện.",
-                    commune_code=code,
-                    province_code=HAI_PHONG if code == "10888" else HA_NOI,
-                    area_source="group" if residential else "chosen",
-                    source_area_id=world.residential.id if residential else None,
-                    state=state,
-                    assessment=(
-                        Assessment.VALUABLE.value if valuable else Assessment.UNASSESSED.value
-                    ),
-                    created_at=created,
-                    acknowledged_at=acknowledged_at,
-                    resolved_at=closed_at if state == TipState.RESOLVED.value else None,
-                    closed_at=closed_at,
-                )
+            tip(
+                session,
+                f"tip{n}",
+                code,
+                HAI_PHONG if code == "10888" else HA_NOI,
+                created,
+                category=category,
+                state=state,
+                valuable=valuable,
+                area_source="group" if residential else "chosen",
+                source_area_id=world.residential.id if residential else None,
+                acknowledged_at=acknowledged_at,
+                resolved_at=closed_at if state == TipState.RESOLVED.value else None,
+                closed_at=closed_at,
             )
 
 

@@ -33,6 +33,7 @@ from bot.services.tips import (
 )
 from storage.db import SessionFactory, session_factory
 from storage.models import Delivery, Setting, Tip, TipBlock, TipDraft, TipEvent, TipMedia, User
+from storage.models.tips import Direction
 
 DONG_DA, BA_DINH, HA_NOI = "00235", "00004", "01"
 HAI_DUONG = "10525"  # a ward of Hải Phòng
@@ -609,16 +610,18 @@ async def test_open_tips_newest_first_paged_within_the_jurisdiction(world: World
 async def test_the_relayed_dialogue_never_names_the_reporter(world: World) -> None:
     officer = await world.officer(5_000_000_100, DONG_DA)
     sent = await submitted(world.tips, world.units)
-    asked = await world.tips.officer_message(officer, sent.tip_id, "Xe máy màu gì?")
+    asked = await world.tips.relay(Direction.TO_REPORTER, officer, sent.tip_id, "Xe máy màu gì?")
     assert not isinstance(asked, Refused) and asked.reporter is not None
     assert str(RESIDENT) not in repr(asked)
-    answered = await world.tips.reporter_message(RESIDENT, sent.tip_id, "Màu đỏ.", "AgADpic")
+    answered = await world.tips.relay(
+        Direction.FROM_REPORTER, RESIDENT, sent.tip_id, "Màu đỏ.", "AgADpic"
+    )
     assert not isinstance(answered, Refused)
     assert [o.telegram_id for o in answered.officers] == [officer]
-    assert await world.tips.reporter_message(OTHER_RESIDENT, sent.tip_id, "x") == Refused(
-        Label("tips.unknown_tip", {"number": sent.number})
-    )
-    assert await world.tips.officer_message(officer, sent.tip_id, "  ") == Refused(
+    assert await world.tips.relay(
+        Direction.FROM_REPORTER, OTHER_RESIDENT, sent.tip_id, "x"
+    ) == Refused(Label("tips.unknown_tip", {"number": sent.number}))
+    assert await world.tips.relay(Direction.TO_REPORTER, officer, sent.tip_id, "  ") == Refused(
         Label("tips.relay.empty")
     )
     thread = await world.tips.thread(officer, sent.tip_id)
@@ -678,10 +681,10 @@ async def test_nothing_of_the_reporter_remains_after_erasure(world: World) -> No
         sent = await submitted(world.tips, world.units, person=person, photos=["AgAD1"], name=name)
         tips.append(sent)
         await world.tips.act(officer, sent.tip_id, "ack", notify)
-        await world.tips.officer_message(
-            officer, sent.tip_id, "Cảm ơn, cho hỏi thêm?", within=relay
+        await world.tips.relay(
+            Direction.TO_REPORTER, officer, sent.tip_id, "Cảm ơn, cho hỏi thêm?", within=relay
         )
-        await world.tips.reporter_message(person, sent.tip_id, "Dạ vâng.")
+        await world.tips.relay(Direction.FROM_REPORTER, person, sent.tip_id, "Dạ vâng.")
         async with world.sessions() as session, session.begin():
             await enqueue(session, "tip_status", sent.tip_id, [Target(person)])  # another kind
             await enqueue(session, "tip_card", sent.tip_id, [Target(officer)])  # not theirs
@@ -708,7 +711,9 @@ async def test_nothing_of_the_reporter_remains_after_erasure(world: World) -> No
     assert named is not None and named.display_name == "Chú Minh"  # officers keep the name
     assert kept == 2  # the officer's cards stay; every row addressed to a reporter is gone
     assert await world.tips.my_tips(RESIDENT) == []
-    relay_gone = await world.tips.officer_message(officer, tips[0].tip_id, "Còn đó không?")
+    relay_gone = await world.tips.relay(
+        Direction.TO_REPORTER, officer, tips[0].tip_id, "Còn đó không?"
+    )
     assert relay_gone == Refused(Label("tips.relay.reporter_gone", {"number": tips[0].number}))
 
 

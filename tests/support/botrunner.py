@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -9,6 +11,7 @@ from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES, build_application, start_application, stop_application
 from bot.areas import AdminUnits
+from bot.container import Services
 from bot.delivery import DeliveryConfig
 from bot.settings import Settings
 from simulator import BotApiSimulator
@@ -35,6 +38,13 @@ class BotRunner:
     engine: AsyncEngine | None = None
     app: Application | None = None  # type: ignore[type-arg]
     restarts: int = field(default=0)
+
+    @property
+    def services(self) -> Services:
+        """The running bot's services."""
+        assert self.app is not None
+        found: Services = self.app.bot_data["services"]
+        return found
 
     async def start(self) -> Application:  # type: ignore[type-arg]
         """Build and start the Application, polling with short long-poll timeouts."""
@@ -71,3 +81,21 @@ class BotRunner:
         await self.stop(crash=crash)
         self.restarts += 1
         return await self.start()
+
+
+@contextlib.asynccontextmanager
+async def running(
+    sim: BotApiSimulator,
+    settings: Settings,
+    units: AdminUnits,
+    delivery: DeliveryConfig | None = None,
+) -> AsyncIterator[BotRunner]:
+    """The real Application polling the simulator for the length of the block, then stopped;
+    it must have made no call Telegram would reject."""
+    bot = BotRunner(settings, units, delivery=delivery)
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+    assert sim.violations == [], "the bot made calls Telegram would reject"

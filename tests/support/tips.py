@@ -27,12 +27,6 @@ DONG_DA, BA_DINH, HA_NOI = "00235", "00004", "01"
 STORY = "Hai người lạ đi xe máy không biển số, cứ tối lại nhìn vào các nhà trong ngõ 5."
 
 
-def services(bot: BotRunner) -> Services:
-    assert bot.app is not None
-    found: Services = bot.app.bot_data["services"]
-    return found
-
-
 def body(message: SimMessage | None) -> str:
     if message is None:
         return ""
@@ -63,7 +57,7 @@ class Scene:
 
     @property
     def svc(self) -> Services:
-        return services(self.bot)
+        return self.bot.services
 
     def photo(self) -> str:
         """A photo Telegram has (as if the reporter had sent it)."""
@@ -163,7 +157,7 @@ class Scene:
 async def build_scene(bot: BotRunner, sim: BotApiSimulator, units: AdminUnits) -> Scene:
     """Everyone, with rights granted, Start pressed and the duty group registered."""
     driver = SimDriver(sim)
-    svc = services(bot)
+    svc = bot.services
     people = {}
     for key, name, area in (
         ("an", "Thiếu tá An", DONG_DA),
