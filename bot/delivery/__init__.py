@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.kinds import KindRegistry, OutgoingKind
+from bot.delivery.leases import PostgresLeases, RedisLeases
 from bot.delivery.limiter import BULK_ARGS, FloodGate, TelegramRateLimiter, bulk_args
 from bot.delivery.outbox import delivery_stats, enqueue, request_edit
 from bot.delivery.outgoing import (
@@ -18,7 +19,7 @@ from bot.delivery.outgoing import (
     Renderer,
     Target,
 )
-from bot.delivery.windows import LocalWindows, PostgresWindows, RedisWindows, WindowStore
+from bot.delivery.windows import LocalWindows, WindowStore
 
 __all__ = [
     "BULK_ARGS",
@@ -48,10 +49,11 @@ def window_store(config: DeliveryConfig, engine: AsyncEngine | None = None) -> W
     """Redis when configured, else PostgreSQL when the database is one, else this process."""
     if config.rate_store == "local":
         return LocalWindows()
+    lease = {"horizon": config.rate_lease_horizon, "validity": config.rate_lease_validity}
     if config.redis_url:
-        return RedisWindows(config.redis_url, config.redis_prefix)
+        return RedisLeases(config.redis_url, config.redis_prefix, **lease)
     if engine is not None and engine.dialect.name == "postgresql":
-        return PostgresWindows(engine)
+        return PostgresLeases(engine, **lease)
     return LocalWindows()
 
 

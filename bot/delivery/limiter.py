@@ -23,6 +23,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.delivery.config import DeliveryConfig
+from bot.delivery.leases import Ask, BatchingStore
 from bot.delivery.windows import LocalWindows, Verdict, Window, WindowStore
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,11 @@ class FloodGate:
         self._nap: asyncio.Future[None] | None = None  # the dispatcher's current wait
         self._tickets: dict[int, Any] = {}  # grant seq -> the store's handle on its record
         self._task: asyncio.Task[None] | None = None
+        # A leasing store places a batch per round trip; while the horizon is full, only an
+        # interactive request wakes the dispatcher early.
+        self._batching: BatchingStore | None = store if isinstance(store, BatchingStore) else None
+        self._horizon_full = False
+        self._due: set[asyncio.TimerHandle] = set()  # grants waiting for their slot's time
         # (lane, seq) of every grant, newest last; tests read the order.
         self.grants: list[tuple[int, int]] = []
         self.keep_grants = False
@@ -120,7 +126,8 @@ class FloodGate:
             future: asyncio.Future[Verdict] = asyncio.Future()
             waiter = _Waiter(lane, -priority, next(self._seq), chat_id, paid, future, weight)
             heapq.heappush(self._queue, waiter)
-            self._wake()
+            if lane == INTERACTIVE or not self._horizon_full:
+                self._wake()
             self._ensure_task()
             verdict = await waiter.granted
             if verdict.granted:
@@ -162,7 +169,77 @@ class FloodGate:
 
     def _ensure_task(self) -> None:
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._dispatch())
+            dispatch = self._dispatch_batches if self._batching else self._dispatch
+            self._task = asyncio.get_running_loop().create_task(dispatch())
+
+    async def _dispatch_batches(self) -> None:
+        """The head of the queue, up to `rate_lease_batch` waiters, per store round trip."""
+        assert self._batching is not None
+        while self._queue:
+            batch = self._take_batch()
+            if not batch:
+                continue
+            asks = [Ask(*self.windows(w.chat_id, w.lane, w.paid), w.weight) for w in batch]
+            try:
+                verdicts = await self._batching.acquire_many(asks)
+            except Exception:  # a broken shared store must not stop all sending
+                log.exception("rate-limit store failed; retrying")
+                verdicts = [Verdict(global_wait=0.5)] * len(batch)
+            wait = 0.0
+            for waiter, verdict in zip(batch, verdicts, strict=True):
+                if verdict.granted:
+                    self._grant_at(waiter, verdict)
+                elif verdict.chat_wait > 0:
+                    if not waiter.granted.done():
+                        waiter.granted.set_result(verdict)
+                else:  # no room within the horizon: back in the queue, in its place
+                    heapq.heappush(self._queue, waiter)
+                    wait = max(wait, verdict.global_wait)
+            if wait > 0:
+                self._horizon_full = True
+                try:
+                    await self._wait(wait)
+                finally:
+                    self._horizon_full = False
+
+    def _take_batch(self) -> list[_Waiter]:
+        """Pop the most urgent live waiters sharing the head's global window."""
+        batch: list[_Waiter] = []
+        limit = max(1, self.config.rate_lease_batch)
+        while self._queue and len(batch) < limit:
+            waiter = self._queue[0]
+            if waiter.granted.done():
+                heapq.heappop(self._queue)
+                continue
+            if batch and waiter.paid != batch[0].paid:
+                break
+            batch.append(heapq.heappop(self._queue))
+        return batch
+
+    def _grant_at(self, waiter: _Waiter, verdict: Verdict) -> None:
+        """Hand a placed slot to its waiter at the slot's time (now if due)."""
+        if verdict.delay <= 0:
+            self._hand_over(waiter, verdict)
+            return
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle | None = None
+
+        def due() -> None:
+            if handle is not None:
+                self._due.discard(handle)
+            self._hand_over(waiter, verdict)
+
+        handle = loop.call_later(verdict.delay, due)
+        self._due.add(handle)
+
+    def _hand_over(self, waiter: _Waiter, verdict: Verdict) -> None:
+        assert self._batching is not None
+        if waiter.granted.done():  # its caller left: the slot returns to the window
+            self._batching.release(verdict.ticket)
+            return
+        if self.keep_grants:
+            self.grants.append((waiter.lane, waiter.seq))
+        waiter.granted.set_result(verdict)
 
     async def _dispatch(self) -> None:
         while self._queue:
@@ -207,6 +284,9 @@ class FloodGate:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for handle in self._due:
+            handle.cancel()
+        self._due.clear()
         await self.store.close()
 
 
