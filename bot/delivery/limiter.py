@@ -179,7 +179,7 @@ class FloodGate:
             batch = self._take_batch()
             if not batch:
                 continue
-            asks = [Ask(*self.windows(w.chat_id, w.lane, w.paid), w.weight) for w in batch]
+            asks = [self._ask(w) for w in batch]
             try:
                 verdicts = await self._batching.acquire_many(asks)
             except Exception:  # a broken shared store must not stop all sending
@@ -201,6 +201,13 @@ class FloodGate:
                     await self._wait(wait)
                 finally:
                     self._horizon_full = False
+
+    def _ask(self, waiter: _Waiter) -> Ask:
+        """A leasing store keeps the reserve as a window of its own: every request is placed
+        under the bulk lane's limit, and an interactive one may also take a reserved slot."""
+        glob, chat = self.windows(waiter.chat_id, BULK, waiter.paid)
+        reserve = self.config.interactive_reserve if waiter.lane == INTERACTIVE else 0
+        return Ask(glob, chat, waiter.weight, reserve)
 
     def _take_batch(self) -> list[_Waiter]:
         """Pop the most urgent live waiters sharing the head's global window."""

@@ -134,16 +134,23 @@ async def test_interactive_reserve_is_kept_across_stores(leases: LeaseFactory) -
     gate = FloodGate(DeliveryConfig(global_per_second=10, interactive_reserve=2))
     # Unpaced: pacing would spread these 10 over the second.
     bulk = replace(gate.windows(None, BULK, False)[0], burst=0)
-    interactive = replace(gate.windows(None, INTERACTIVE, False)[0], burst=0)
+    reply = Ask(bulk, None, reserve=2)
     a, b = leases(), leases()
     filled = await a.acquire_many([Ask(bulk, None)] * 10)
     assert sum(v.granted for v in filled) == 8  # bulk leaves the reserve
-    late_bulk, reply, second = await b.acquire_many(
-        [Ask(bulk, None), *[Ask(interactive, None)] * 2]
-    )
-    assert not late_bulk.granted and reply.granted and reply.delay < 0.05
-    assert second.granted  # the reserve is two
-    assert not (await a.acquire_many([Ask(interactive, None)]))[0].granted
+    late_bulk, first, second = await b.acquire_many([Ask(bulk, None), reply, reply])
+    assert not late_bulk.granted
+    assert first.granted and second.granted and max(first.delay, second.delay) < 0.05
+    assert not (await a.acquire_many([reply]))[0].granted  # the reserve is two
+
+
+async def test_a_reply_goes_out_now_beside_bulk_planned_ahead(leases: LeaseFactory) -> None:
+    a, b = leases(horizon=0.5), leases(horizon=0.5)
+    paced = Window("global", 1.0, 18, burst=2)  # 2 per 1/9 s: bulk is planned up to 0.5 s ahead
+    planned = await a.acquire_many([Ask(paced, None)] * 18)
+    assert max(v.delay for v in planned if v.granted) > 0.3
+    (reply,) = await b.acquire_many([Ask(paced, Window("chat:9", 1.0, 1), reserve=1)])
+    assert reply.granted and reply.delay < 0.05
 
 
 async def test_chat_windows_are_exact_across_stores(leases: LeaseFactory) -> None:
