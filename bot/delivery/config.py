@@ -41,7 +41,7 @@ class DeliveryConfig:
     # rate_lease_validity after its time unless reported answered earlier (bot/delivery/leases.py).
     rate_lease_batch: int = 64
     rate_lease_horizon: float = 0.1
-    rate_lease_validity: float = 0.25
+    rate_lease_validity: float = 0.5
     # Max times one request waits out a 429 inside the limiter before the error is raised.
     retry_after_attempts: int = 3
 

@@ -41,17 +41,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Ask:
     """One request of a batch: the global window of the bulk lane, its chat's window, its
-    weight; an interactive reply also has the `reserve` the bulk lane leaves free, and is not
-    paced."""
+    weight; an interactive reply also has the `reserve` the bulk lane leaves free."""
 
     glob: Window
     chat: Window | None
     weight: int = 1
     reserve: int = 0
-
-    @property
-    def paced(self) -> bool:
-        return self.reserve == 0
 
 
 @dataclass(eq=False)
@@ -182,29 +177,29 @@ class LeaseBook:
                 await self.acquire_many(())
 
 
-# KEYS: pause, seq, global counted-from set, global grant-time set, the reserve's counted-from
-# set, then one chat counted-from set per ask (any key for an ask without a chat window). ARGV:
-# global span ms, burst, pace ms, horizon ms, validity ms, number of asks, then per ask: global
-# limit, reserve, paced (1/0), chat span ms (0: none), chat limit, weight.
-# An ask takes the earliest time the global window has room for its weight within `limit`
-# (counting what this call already placed), after any pause, paced if `paced`, if within the
-# horizon; else neither it nor any later bulk ask of the same or a lower limit is placed (no
-# overtaking within a lane). An ask with a `reserve` (an interactive reply) that finds no room
-# at once takes a slot now from the reserve, a window of its own of `reserve` slots per span:
-# the bulk lane leaves them free (see `FloodGate.windows`), so the two never exceed the limit
-# together. The chat window must then have room at that time, else the ask gets a chat wait and
-# takes no slot. Members are recorded counted from slot + validity. Returns {ms until the first
-# ask that did not fit the horizon could be placed (0: all placed), then per ask: slot offset
-# ms (-1: chat full, -2: no room within the horizon), chat wait ms, last member}.
+# KEYS: pause, seq, global counted-from set, global grant-time set, then one chat counted-from
+# set per ask (any key for an ask without a chat window). ARGV: global span ms, burst, pace ms,
+# horizon ms, validity ms, number of asks, then per ask: global limit (the bulk lane's),
+# reserve, chat span ms (0: none), chat limit, weight.
+# A bulk ask (reserve 0) takes the earliest time the global window has room for its weight
+# within `limit` (counting what this call already placed; every recorded request counts, those
+# planned ahead too), after any pause, paced, if within the horizon; else neither it nor any
+# later bulk ask is placed (no overtaking within the lane). An interactive reply (reserve > 0)
+# goes at once if no window from now on would hold more than `limit + reserve` with it: the
+# occupancy of the window ending at T is the requests counted after T - span minus those
+# granted after T, checked now and at every grant planned ahead. Else it is placed as bulk,
+# unpaced. The chat window must then have room at the slot's time, else the ask gets a chat
+# wait and takes no slot. Members are recorded counted from slot + validity. Returns {ms until
+# the first ask that did not fit the horizon could be placed (0: all placed), then per ask:
+# slot offset ms (-1: chat full, -2: no room within the horizon), chat wait ms, last member}.
 _LEASE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local span, burst, pace = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local horizon, validity, n = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local counted, granted, reserved = KEYS[3], KEYS[4], KEYS[5]
-for _, key in ipairs({counted, granted, reserved}) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
-end
+local counted, granted = KEYS[3], KEYS[4]
+redis.call('ZREMRANGEBYSCORE', counted, '-inf', now - span)
+redis.call('ZREMRANGEBYSCORE', granted, '-inf', now - span)
 local base = now
 local paused = redis.call('PTTL', KEYS[1])
 if paused > 0 then base = now + paused end
@@ -221,25 +216,36 @@ local function earliest(limit, weight, paced)
   end
   return at
 end
+local function occupancy(at)
+  return redis.call('ZCOUNT', counted, '(' .. tostring(at - span), '+inf')
+    - redis.call('ZCOUNT', granted, '(' .. tostring(at), '+inf')
+end
+local function fits_now(limit, weight)
+  if occupancy(base) + weight > limit then return false end
+  local ahead = redis.call('ZRANGEBYSCORE', granted, '(' .. tostring(base), '+inf', 'WITHSCORES')
+  for k = 2, #ahead, 2 do
+    if occupancy(tonumber(ahead[k])) + weight > limit then return false end
+  end
+  return true
+end
 local out = {'0'}
-local blocked = -1
+local blocked = false
 for i = 1, n do
-  local o = 6 + (i - 1) * 6
-  local limit, reserve, paced = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), ARGV[o + 3] == '1'
-  local cspan, climit, weight = tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5]), tonumber(ARGV[o + 6])
-  local at, from_reserve = nil, false
-  if limit > blocked or reserve > 0 then
-    at = earliest(limit, weight, paced)
-    if at > base and weight <= reserve then
-      local used = redis.call('ZCOUNT', reserved, '(' .. tostring(base - span), '+inf')
-      if used + weight <= reserve then at, from_reserve = base, true end
-    end
+  local o = 6 + (i - 1) * 5
+  local limit, reserve, cspan = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
+  local climit, weight = tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5])
+  local at = nil
+  if reserve > 0 and fits_now(limit + reserve, weight) then
+    at = base
+  elseif reserve > 0 or not blocked then
+    at = earliest(limit, weight, reserve == 0)
     if at > now + horizon then
       if out[1] == '0' then out[1] = tostring(at - now) end
-      blocked, at = limit, nil
+      if reserve == 0 then blocked = true end
+      at = nil
     end
   end
-  local chat, cwait = KEYS[5 + i], 0
+  local chat, cwait = KEYS[4 + i], 0
   if at == nil then
     cwait = -1
   elseif cspan > 0 then
@@ -261,7 +267,6 @@ for i = 1, n do
     for m = last - weight + 1, last do
       redis.call('ZADD', counted, at + validity, m)
       redis.call('ZADD', granted, at, m)
-      if from_reserve then redis.call('ZADD', reserved, at + validity, m) end
       if cspan > 0 then redis.call('ZADD', chat, at + validity, m) end
     end
     if cspan > 0 then redis.call('PEXPIRE', chat, math.ceil(cspan + validity) + 60000) end
@@ -269,11 +274,12 @@ for i = 1, n do
   end
 end
 local ttl = math.ceil(span + validity) + 60000
-for _, key in ipairs({counted, granted, reserved}) do redis.call('PEXPIRE', key, ttl) end
+redis.call('PEXPIRE', counted, ttl)
+redis.call('PEXPIRE', granted, ttl)
 return out
 """
-# KEYS per report: global counted-from set, global grant-time set, the reserve's set, chat
-# counted-from set (or any key when none). ARGV: number of reports, then per report: mode (a:
+# KEYS per report: global counted-from set, global grant-time set, chat counted-from set (or
+# any key when none). ARGV: number of reports, then per report: mode (a:
 # answered `age` ms ago, r: returned, b: still in flight: count from now at least), last
 # member, weight, age ms, whether it has a chat window (1/0).
 _REPORT = """
@@ -283,8 +289,8 @@ for i = 1, tonumber(ARGV[1]) do
   local o = 1 + (i - 1) * 5
   local mode, last, weight = ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
   local age, chat = tonumber(ARGV[o + 4]), ARGV[o + 5] == '1'
-  local keys = {KEYS[(i - 1) * 4 + 1], KEYS[(i - 1) * 4 + 3]}
-  if chat then keys[3] = KEYS[(i - 1) * 4 + 4] end
+  local keys = {KEYS[(i - 1) * 3 + 1]}
+  if chat then keys[2] = KEYS[(i - 1) * 3 + 3] end
   for m = last - weight + 1, last do
     for _, key in ipairs(keys) do
       if mode == 'a' then
@@ -295,7 +301,7 @@ for i = 1, tonumber(ARGV[1]) do
         redis.call('ZREM', key, m)
       end
     end
-    if mode == 'r' then redis.call('ZREM', KEYS[(i - 1) * 4 + 2], m) end
+    if mode == 'r' then redis.call('ZREM', KEYS[(i - 1) * 3 + 2], m) end
   end
 end
 return 0
@@ -314,7 +320,7 @@ class RedisLeases(LeaseBook, RedisWindows):
     """Windows in Redis, leased in batches (see the module's docstring)."""
 
     def __init__(
-        self, url: str, prefix: str = "canhgac:rl", horizon: float = 0.1, validity: float = 0.25
+        self, url: str, prefix: str = "canhgac:rl", horizon: float = 0.1, validity: float = 0.5
     ) -> None:
         RedisWindows.__init__(self, url, prefix)
         LeaseBook.__init__(self, horizon, validity)
@@ -339,7 +345,7 @@ class RedisLeases(LeaseBook, RedisWindows):
     def _lease_call(self, asks: Sequence[Ask]) -> tuple[list[str], list[float | int]]:
         p, glob = self._prefix, asks[0].glob
         g = f"{p}:{glob.key}"
-        keys = [f"{p}:pause", f"{p}:seq", g, f"{g}:g", f"{g}:r"]
+        keys = [f"{p}:pause", f"{p}:seq", g, f"{g}:g"]
         args: list[float | int] = [
             glob.span * 1000.0,
             glob.burst,
@@ -351,7 +357,7 @@ class RedisLeases(LeaseBook, RedisWindows):
         for ask in asks:
             chat = ask.chat
             keys.append(f"{p}:{chat.key}" if chat else f"{p}:{glob.key}")
-            args += [ask.glob.limit, ask.reserve, 1 if ask.paced else 0]
+            args += [ask.glob.limit, ask.reserve]
             args += [chat.span * 1000.0 if chat else 0, chat.limit if chat else 0, ask.weight]
         return keys, args
 
@@ -378,7 +384,7 @@ class RedisLeases(LeaseBook, RedisWindows):
         keys: list[str] = []
         args: list[float | int | str] = [len(items)]
         for mode, ref, age in items:
-            keys += [ref.glob, f"{ref.glob}:g", f"{ref.glob}:r", ref.chat or ref.glob]
+            keys += [ref.glob, f"{ref.glob}:g", ref.chat or ref.glob]
             args += [mode, ref.last, ref.weight, age * 1000.0, 1 if ref.chat else 0]
         return keys, args
 
@@ -404,7 +410,7 @@ _PG_LEASE = text(
 class PostgresLeases(LeaseBook, PostgresWindows):
     """Windows in `delivery_rate_events`, leased in batches (see the module's docstring)."""
 
-    def __init__(self, engine: AsyncEngine, horizon: float = 0.1, validity: float = 0.25) -> None:
+    def __init__(self, engine: AsyncEngine, horizon: float = 0.1, validity: float = 0.5) -> None:
         PostgresWindows.__init__(self, engine)
         LeaseBook.__init__(self, horizon, validity)
 

@@ -15,7 +15,7 @@ import heapq
 import itertools
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -185,7 +185,7 @@ class FloodGate:
             except Exception:  # a broken shared store must not stop all sending
                 log.exception("rate-limit store failed; retrying")
                 verdicts = [Verdict(global_wait=0.5)] * len(batch)
-            wait = 0.0
+            wait, reply_waits = 0.0, False
             for waiter, verdict in zip(batch, verdicts, strict=True):
                 if verdict.granted:
                     self._grant_at(waiter, verdict)
@@ -195,6 +195,9 @@ class FloodGate:
                 else:  # no room within the horizon: back in the queue, in its place
                     heapq.heappush(self._queue, waiter)
                     wait = max(wait, verdict.global_wait)
+                    reply_waits = reply_waits or waiter.lane == INTERACTIVE
+            if reply_waits:  # a reply may fit now at any moment: ask again soon
+                wait = min(wait, self.config.rate_lease_horizon / 10)
             if wait > 0:
                 self._horizon_full = True
                 try:
@@ -207,7 +210,9 @@ class FloodGate:
         under the bulk lane's limit, and an interactive one may also take a reserved slot."""
         glob, chat = self.windows(waiter.chat_id, BULK, waiter.paid)
         reserve = self.config.interactive_reserve if waiter.lane == INTERACTIVE else 0
-        return Ask(glob, chat, waiter.weight, reserve)
+        # Slots planned ahead need no burst to catch up a late grant: spaced evenly, they keep
+        # the event loop free for replies between sends.
+        return Ask(replace(glob, burst=1), chat, waiter.weight, reserve)
 
     def _take_batch(self) -> list[_Waiter]:
         """Pop the most urgent live waiters sharing the head's global window."""

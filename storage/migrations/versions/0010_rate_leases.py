@@ -23,15 +23,16 @@ depends_on: Sequence[str] | None = None
 # 1. reports: `answered` rows count from now - their age, `returned` rows are deleted, `overdue`
 #    rows (unanswered past their validity) count from now at least;
 # 2. asks, in order (one global key; per ask the bulk lane's global limit, the reserve of an
-#    interactive reply (0 for bulk), its chat window or NULL, its weight): the earliest time
-#    the global window has room for the ask's weight within its limit (counting the asks placed
-#    before it), after any pause, paced (`g_burst` grants per `g_pace` s) unless it has a
-#    reserve; an ask with a reserve that finds no room at once takes a slot now from the
-#    reserve, a window of its own (key `<g_key> reserve`) of `reserve` slots per span, which
-#    the bulk lane leaves free. Past `horizon` the ask is not placed, nor any later bulk ask of
-#    the same or a lower limit (no overtaking within a lane). The chat window must have room at
-#    the slot's time, else the ask gets a chat wait and takes no slot. A placed ask records
-#    `weight` rows per window, granted at its slot, counted from slot + `validity`.
+#    interactive reply (0 for bulk), its chat window or NULL, its weight). A bulk ask takes the
+#    earliest time the global window has room for its weight within its limit (every recorded
+#    request counts, those planned ahead too), after any pause, paced (`g_burst` grants per
+#    `g_pace` s); past `horizon` neither it nor any later bulk ask is placed (no overtaking
+#    within the lane). A reply goes at once if no window from now on would hold more than
+#    limit + reserve with it (the occupancy of the window ending at T: rows counted after
+#    T - span minus rows granted after T, checked now and at every grant planned ahead), else
+#    it is placed as bulk, unpaced. The chat window must have room at the slot's time, else the
+#    ask gets a chat wait and takes no slot. A placed ask records `weight` rows per window,
+#    granted at its slot, counted from slot + `validity`.
 # Returns {seconds until the first unplaced ask could be placed (0: all placed), then per ask:
 # slot offset in seconds (-1: chat full, -2: no room within the horizon), chat wait, number of
 # ids, the ids...}.
@@ -51,9 +52,8 @@ DECLARE
     cw float8;
     t float8;
     ids float8[];
-    r_key text := g_key || ' reserve';
-    from_reserve boolean;
-    blocked int := -1;
+    fits boolean;
+    blocked boolean := false;
 BEGIN
     PERFORM pg_advisory_xact_lock(1667720310);
     now_s := extract(epoch from clock_timestamp());
@@ -75,36 +75,42 @@ BEGIN
     IF t IS NOT NULL AND t > base THEN base := t; END IF;
     SELECT count(*) INTO n FROM delivery_rate_events WHERE key = g_key AND at > now_s - g_span;
     FOR i IN 1 .. cardinality(weights) LOOP
-        IF g_limits[i] <= blocked AND reserves[i] = 0 THEN
-            result := result || ARRAY[-2, 0, 0]::float8[];
-            CONTINUE;
+        slot := NULL;
+        IF reserves[i] > 0 THEN
+            SELECT coalesce(bool_and(
+                (SELECT count(*) FROM delivery_rate_events
+                    WHERE key = g_key AND at > p.t - g_span)
+                - (SELECT count(*) FROM delivery_rate_events
+                    WHERE key = g_key AND granted > p.t)
+                + weights[i] <= g_limits[i] + reserves[i]), true) INTO fits
+            FROM (SELECT base AS t UNION ALL
+                  SELECT granted FROM delivery_rate_events
+                  WHERE key = g_key AND granted > base) AS p;
+            IF fits THEN slot := base; END IF;
         END IF;
-        slot := base;
-        from_reserve := false;
-        excess := n - g_limits[i] + least(weights[i], g_limits[i]);
-        IF excess > 0 THEN
-            SELECT at INTO t FROM delivery_rate_events WHERE key = g_key AND at > now_s - g_span
-                ORDER BY at OFFSET excess - 1 LIMIT 1;
-            IF t IS NOT NULL THEN slot := greatest(slot, t + g_span); END IF;
-        END IF;
-        IF g_burst > 0 AND reserves[i] = 0 THEN
-            t := NULL;
-            SELECT granted INTO t FROM delivery_rate_events
-                WHERE key = g_key AND granted > now_s - g_span
-                ORDER BY granted DESC OFFSET g_burst - 1 LIMIT 1;
-            IF t IS NOT NULL THEN slot := greatest(slot, t + g_pace); END IF;
-        END IF;
-        IF slot > base AND weights[i] <= reserves[i] THEN
-            SELECT count(*) INTO excess FROM delivery_rate_events
-                WHERE key = r_key AND at > base - g_span;
-            IF excess + weights[i] <= reserves[i] THEN
-                slot := base;
-                from_reserve := true;
+        IF slot IS NULL AND (reserves[i] > 0 OR NOT blocked) THEN
+            slot := base;
+            excess := n - g_limits[i] + least(weights[i], g_limits[i]);
+            IF excess > 0 THEN
+                SELECT at INTO t FROM delivery_rate_events
+                    WHERE key = g_key AND at > now_s - g_span
+                    ORDER BY at OFFSET excess - 1 LIMIT 1;
+                IF t IS NOT NULL THEN slot := greatest(slot, t + g_span); END IF;
+            END IF;
+            IF g_burst > 0 AND reserves[i] = 0 THEN
+                t := NULL;
+                SELECT granted INTO t FROM delivery_rate_events
+                    WHERE key = g_key AND granted > now_s - g_span
+                    ORDER BY granted DESC OFFSET g_burst - 1 LIMIT 1;
+                IF t IS NOT NULL THEN slot := greatest(slot, t + g_pace); END IF;
+            END IF;
+            IF slot > now_s + horizon THEN
+                IF result[1] = 0 THEN result[1] := slot - now_s; END IF;
+                IF reserves[i] = 0 THEN blocked := true; END IF;
+                slot := NULL;
             END IF;
         END IF;
-        IF slot > now_s + horizon THEN
-            IF result[1] = 0 THEN result[1] := slot - now_s; END IF;
-            blocked := g_limits[i];
+        IF slot IS NULL THEN
             result := result || ARRAY[-2, 0, 0]::float8[];
             CONTINUE;
         END IF;
@@ -125,8 +131,7 @@ BEGIN
         ELSE
             WITH added AS (
                 INSERT INTO delivery_rate_events (key, granted, at)
-                SELECT k, slot, slot + validity
-                FROM unnest(ARRAY[g_key, c_keys[i], CASE WHEN from_reserve THEN r_key END]) AS k,
+                SELECT k, slot, slot + validity FROM unnest(ARRAY[g_key, c_keys[i]]) AS k,
                     generate_series(1, weights[i])
                 WHERE k IS NOT NULL
                 RETURNING id
