@@ -15,7 +15,7 @@ import heapq
 import itertools
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -92,6 +92,11 @@ class FloodGate:
         self._batching: BatchingStore | None = store if isinstance(store, BatchingStore) else None
         self._horizon_full = False
         self._due: set[asyncio.TimerHandle] = set()  # grants waiting for their slot's time
+        # How many slots this gate may hold planned ahead: fewer while its grants are handed
+        # over late (a busy event loop would waste them; another process can use them).
+        self._ahead = float(max(1, config.rate_lease_batch))
+        self._ahead_full = False
+        self._lag = 0.0  # moving average of how late grants were handed over, in seconds
         # (lane, seq) of every grant, newest last; tests read the order.
         self.grants: list[tuple[int, int]] = []
         self.keep_grants = False
@@ -126,7 +131,7 @@ class FloodGate:
             future: asyncio.Future[Verdict] = asyncio.Future()
             waiter = _Waiter(lane, -priority, next(self._seq), chat_id, paid, future, weight)
             heapq.heappush(self._queue, waiter)
-            if lane == INTERACTIVE or not self._horizon_full:
+            if lane == INTERACTIVE or not (self._horizon_full or self._ahead_full):
                 self._wake()
             self._ensure_task()
             verdict = await waiter.granted
@@ -176,7 +181,15 @@ class FloodGate:
         """The head of the queue, up to `rate_lease_batch` waiters, per store round trip."""
         assert self._batching is not None
         while self._queue:
-            batch = self._take_batch()
+            room = int(self._ahead) - len(self._due)
+            if room < self._ahead / 2 and self._queue[0].lane != INTERACTIVE:
+                self._ahead_full = True
+                try:
+                    await self._wait(self.config.rate_lease_horizon)
+                finally:
+                    self._ahead_full = False
+                continue
+            batch = self._take_batch(max(1, room))
             if not batch:
                 continue
             asks = [self._ask(w) for w in batch]
@@ -196,6 +209,7 @@ class FloodGate:
                     heapq.heappush(self._queue, waiter)
                     wait = max(wait, verdict.global_wait)
                     reply_waits = reply_waits or waiter.lane == INTERACTIVE
+            self._adapt_ahead()
             if reply_waits:  # a reply may fit now at any moment: ask again soon
                 wait = min(wait, self.config.rate_lease_horizon / 10)
             if wait > 0:
@@ -206,18 +220,23 @@ class FloodGate:
                     self._horizon_full = False
 
     def _ask(self, waiter: _Waiter) -> Ask:
-        """A leasing store keeps the reserve as a window of its own: every request is placed
-        under the bulk lane's limit, and an interactive one may also take a reserved slot."""
+        """Every request is placed under the bulk lane's limit; a reply may also use the
+        reserve, when it fits now (see `bot.delivery.leases`)."""
         glob, chat = self.windows(waiter.chat_id, BULK, waiter.paid)
         reserve = self.config.interactive_reserve if waiter.lane == INTERACTIVE else 0
-        # Slots planned ahead need no burst to catch up a late grant: spaced evenly, they keep
-        # the event loop free for replies between sends.
-        return Ask(replace(glob, burst=1), chat, waiter.weight, reserve)
+        return Ask(glob, chat, waiter.weight, reserve)
 
-    def _take_batch(self) -> list[_Waiter]:
-        """Pop the most urgent live waiters sharing the head's global window."""
+    def _adapt_ahead(self) -> None:
+        """Fewer slots planned ahead while grants are late (multiplicative), more while on
+        time (one per round trip), up to `rate_lease_batch`."""
+        if self._lag > self.config.rate_lease_horizon / 10:
+            self._ahead = max(2.0, self._ahead * 0.7)
+        else:
+            self._ahead = min(float(max(1, self.config.rate_lease_batch)), self._ahead + 1)
+
+    def _take_batch(self, limit: int) -> list[_Waiter]:
+        """Pop the `limit` most urgent live waiters sharing the head's global window."""
         batch: list[_Waiter] = []
-        limit = max(1, self.config.rate_lease_batch)
         while self._queue and len(batch) < limit:
             waiter = self._queue[0]
             if waiter.granted.done():
@@ -235,10 +254,14 @@ class FloodGate:
             return
         loop = asyncio.get_running_loop()
         handle: asyncio.TimerHandle | None = None
+        planned = loop.time() + verdict.delay
 
         def due() -> None:
             if handle is not None:
                 self._due.discard(handle)
+            self._lag += 0.2 * (loop.time() - planned - self._lag)
+            if self._ahead_full and len(self._due) <= self._ahead / 2:
+                self._wake()  # room for a batch worth a round trip
             self._hand_over(waiter, verdict)
 
         handle = loop.call_later(verdict.delay, due)
