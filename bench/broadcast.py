@@ -52,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--redis-url", default=None, help="REDIS_URL of the bot (shared window)")
     parser.add_argument(
+        "--no-rate-leases",
+        action="store_true",
+        help="DELIVERY_RATE_LEASES=false: one shared-store round trip per request",
+    )
+    parser.add_argument(
         "--processes",
         type=int,
         default=1,
@@ -203,6 +208,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             world = await seed(driver, url, units, args.groups)
             seeding = time.monotonic() - began
             env = bot_environment(sim, url, scale, *rate_store_of(args))
+            env["DELIVERY_RATE_LEASES"] = "false" if args.no_rate_leases else "true"
             bot = BotProcess(env)
             senders = [BotProcess(env, "sender") for _ in range(args.processes - 1)]
             try:
@@ -223,6 +229,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         database=describe(url),
         rate_store=store_name(args),
         processes=args.processes,
+        rate_leases=not args.no_rate_leases,
         seed_s=round(seeding, 1),
         bot_exit=metrics_exit,
         senders_exit=senders_exit,

@@ -19,7 +19,7 @@ from bot.delivery.outgoing import (
     Renderer,
     Target,
 )
-from bot.delivery.windows import LocalWindows, WindowStore
+from bot.delivery.windows import LocalWindows, PostgresWindows, RedisWindows, WindowStore
 
 __all__ = [
     "BULK_ARGS",
@@ -50,10 +50,13 @@ def window_store(config: DeliveryConfig, engine: AsyncEngine | None = None) -> W
     if config.rate_store == "local":
         return LocalWindows()
     lease = {"horizon": config.rate_lease_horizon, "validity": config.rate_lease_validity}
-    if config.redis_url:
+    postgres = engine is not None and engine.dialect.name == "postgresql"
+    if config.redis_url and config.rate_leases:
         return RedisLeases(config.redis_url, config.redis_prefix, **lease)
-    if engine is not None and engine.dialect.name == "postgresql":
-        return PostgresLeases(engine, **lease)
+    if config.redis_url:
+        return RedisWindows(config.redis_url, config.redis_prefix)
+    if postgres and engine is not None:
+        return PostgresLeases(engine, **lease) if config.rate_leases else PostgresWindows(engine)
     return LocalWindows()
 
 

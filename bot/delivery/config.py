@@ -39,6 +39,7 @@ class DeliveryConfig:
     # Shared stores (Redis, PostgreSQL) place up to rate_lease_batch waiting requests per round
     # trip, on slots of the next rate_lease_horizon seconds; a slot counts as used until
     # rate_lease_validity after its time unless reported answered earlier (bot/delivery/leases.py).
+    rate_leases: bool = True  # False: one store round trip per request (windows.py)
     rate_lease_batch: int = 64
     rate_lease_horizon: float = 0.1
     rate_lease_validity: float = 0.5

@@ -13,10 +13,10 @@ from dataclasses import replace
 import pytest
 import pytest_asyncio
 
-from bot.delivery import DeliveryConfig, FloodGate
+from bot.delivery import DeliveryConfig, FloodGate, window_store
 from bot.delivery.leases import Ask, PostgresLeases, RedisLeases, Slot
 from bot.delivery.limiter import BULK, INTERACTIVE
-from bot.delivery.windows import Window
+from bot.delivery.windows import RedisWindows, Window
 from tests.delivery.conftest import REDIS_URL, Db, redis_available
 
 LeaseStore = RedisLeases | PostgresLeases
@@ -234,3 +234,13 @@ async def test_a_gate_places_a_burst_of_requests_in_few_round_trips(
     finally:
         await gate.close()
     assert store.round_trips <= 10  # 200 requests, 64 per batch
+
+
+async def test_shared_stores_lease_unless_the_setting_says_not() -> None:
+    leased = window_store(DeliveryConfig(redis_url=REDIS_URL))
+    plain = window_store(DeliveryConfig(redis_url=REDIS_URL, rate_leases=False))
+    try:
+        assert isinstance(leased, RedisLeases) and type(plain) is RedisWindows
+    finally:
+        await leased.close()
+        await plain.close()
