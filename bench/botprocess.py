@@ -58,41 +58,51 @@ def bot_environment(
 
 
 class BotProcess:
-    """Starts `python -m bot run`, waits until it polls, stops it with SIGTERM."""
+    """Starts `python -m bot run` (or `sender`: `canhgac sender`), waits until it polls (a
+    sender: until it checked its token), stops it with SIGTERM."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], command: str = "run") -> None:
         self.env = env
+        self.command = command
         self.process: asyncio.subprocess.Process | None = None
-        self._dir = tempfile.TemporaryDirectory(prefix="canhgac-bot-")
-        self.log_path = Path(self._dir.name) / "bot.log"
+        self._dir = tempfile.TemporaryDirectory(prefix=f"canhgac-{command}-")
+        self.log_path = Path(self._dir.name) / f"{command}.log"
+
+    async def _ready(self, sim: BotApiSimulator | RemoteSimulator, checks_before: int) -> bool:
+        """The bot: it has long-polled; a sender: it has checked its token (getMe)."""
+        calls = await _calls(sim)
+        if self.command == "run":
+            return calls.get("getUpdates", 0) > 0
+        return calls.get("getMe", 0) > checks_before
 
     async def start(
         self,
         sim: BotApiSimulator | RemoteSimulator,
         timeout: float,  # noqa: ASYNC109
     ) -> None:
-        """Launch the bot (cwd: an empty directory, so no stray .env is read) and wait for it
-        to publish its commands and long-poll."""
+        """Launch the process (cwd: an empty directory, so no stray .env is read) and wait for
+        the bot to publish its commands and long-poll, or the sender to check its token."""
         log = self.log_path.open("wb")
+        checks_before = (await _calls(sim)).get("getMe", 0)
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot",
-            "run",
+            self.command,
             cwd=self._dir.name,
             env=self.env,
             stdout=log,
             stderr=log,
         )
         log.close()
-        print(f"bot process: pid {self.process.pid}", file=sys.stderr, flush=True)
+        print(f"{self.command} process: pid {self.process.pid}", file=sys.stderr, flush=True)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while not await _polled(sim):
+        while not await self._ready(sim, checks_before):
             if self.process.returncode is not None:
-                raise RuntimeError(f"the bot exited at start:\n{self.log_tail()}")
+                raise RuntimeError(f"`{self.command}` exited at start:\n{self.log_tail()}")
             if loop.time() > deadline:
-                raise TimeoutError(f"the bot did not poll within {timeout}s:\n{self.log_tail()}")
+                raise TimeoutError(f"`{self.command}` not ready in {timeout}s:\n{self.log_tail()}")
             await asyncio.sleep(0.05)
 
     async def stop(self, timeout: float = 30.0) -> int | None:  # noqa: ASYNC109
@@ -123,8 +133,8 @@ class BotProcess:
         self._dir.cleanup()
 
 
-async def _polled(sim: BotApiSimulator | RemoteSimulator) -> bool:
-    """Whether the bot has called getUpdates yet."""
+async def _calls(sim: BotApiSimulator | RemoteSimulator) -> dict[str, int]:
+    """How often each Bot API method has been called so far."""
     if isinstance(sim, BotApiSimulator):
-        return sim.stats.calls["getUpdates"] > 0
-    return bool((await sim.stats())["calls"].get("getUpdates"))
+        return dict(sim.stats.calls)
+    return dict((await sim.stats())["calls"])

@@ -8,6 +8,7 @@ import contextlib
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,11 +50,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds for the broadcast")
     parser.add_argument(
         "--rate-store",
-        choices=("auto", "local"),
+        choices=("auto", "local", "redis", "postgres"),
         default="auto",
-        help="DELIVERY_RATE_STORE of the bot: auto shares the window through Redis or PostgreSQL",
+        help="where the rate-limit windows live: auto (DELIVERY_RATE_STORE=auto: Redis with "
+        "--redis-url, else PostgreSQL on PostgreSQL), local (one process only), redis (needs "
+        "--redis-url), postgres (needs --database-url)",
     )
     parser.add_argument("--redis-url", default=None, help="REDIS_URL of the bot (shared window)")
+    parser.add_argument(
+        "--no-rate-leases",
+        action="store_true",
+        help="DELIVERY_RATE_LEASES=false: one shared-store round trip per request",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="delivery processes sharing the outbox and the limit: the bot and N-1 `canhgac "
+        "sender` processes (N > 1 needs PostgreSQL and a shared rate store)",
+    )
+
+
+def check_arguments(args: argparse.Namespace) -> str | None:
+    """Why these arguments cannot run, if they cannot."""
+    postgres = bool(args.database_url)
+    if args.processes < 1:
+        return "--processes must be at least 1"
+    if args.processes > 1 and not postgres:
+        return "several processes share the outbox on PostgreSQL only: add --database-url"
+    if args.processes > 1 and args.rate_store == "local":
+        return "--rate-store local cannot be shared by several processes"
+    if args.rate_store == "redis" and not args.redis_url:
+        return "--rate-store redis needs --redis-url"
+    if args.rate_store == "postgres" and not postgres:
+        return "--rate-store postgres needs --database-url"
+    return None
+
+
+def rate_store_of(args: argparse.Namespace) -> tuple[str, str | None]:
+    """DELIVERY_RATE_STORE and REDIS_URL of every process, and the name of the store."""
+    if args.rate_store == "redis":
+        return "auto", args.redis_url
+    if args.rate_store == "postgres":
+        return "auto", None
+    return args.rate_store, args.redis_url
+
+
+def store_name(args: argparse.Namespace) -> str:
+    if args.rate_store != "auto":
+        return str(args.rate_store)
+    if args.redis_url:
+        return "redis"
+    return "postgres" if args.database_url else "local"
 
 
 @dataclass
@@ -116,22 +164,32 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             began = time.monotonic()
             world = await seed(driver, url, units, args.groups)
             seeding = time.monotonic() - began
-            bot = BotProcess(bot_environment(sim, url, scale, args.rate_store, args.redis_url))
+            env = bot_environment(sim, url, scale, *rate_store_of(args))
+            env["DELIVERY_RATE_LEASES"] = "false" if args.no_rate_leases else "true"
+            bot = BotProcess(env)
+            senders = [BotProcess(env, "sender") for _ in range(args.processes - 1)]
             try:
                 await bot.start(sim, timeout=60)
-                metrics = await broadcast(driver, world, bot, args.timeout)
+                for sender in senders:
+                    await sender.start(sim, timeout=60)
+                metrics = await broadcast(driver, world, bot, args.timeout, senders)
             finally:
                 metrics_exit = await bot.stop()
-                tail = bot.log_tail()
-                bot.cleanup()
+                senders_exit = [await sender.stop() for sender in senders]
+                tail = "\n".join(p.log_tail() for p in (bot, *senders))
+                for process in (bot, *senders):
+                    process.cleanup()
             metrics.update(await ptb_loop_figures(driver, world, metrics, args.timeout))
     finally:
         await sim.stop()
     metrics.update(
         database=describe(url),
-        rate_store="redis" if args.redis_url and args.rate_store == "auto" else args.rate_store,
+        rate_store=store_name(args),
+        processes=args.processes,
+        rate_leases=not args.no_rate_leases,
         seed_s=round(seeding, 1),
         bot_exit=metrics_exit,
+        senders_exit=senders_exit,
         violations=len(sim.violations),
     )
     if tail:
@@ -144,6 +202,7 @@ async def broadcast(
     world: BenchWorld,
     bot: BotProcess,
     timeout: float,  # noqa: ASYNC109
+    senders: Sequence[BotProcess] = (),
 ) -> dict[str, Any]:
     """Compose, confirm, watch the copies and the resident's replies; the metrics."""
     sim = driver.sim
@@ -153,6 +212,7 @@ async def broadcast(
     copies.seen = len(sim.stats.sent)
     before_429, before_sent = sim.stats.http_429, len(sim.stats.sent)
     cpu_before, sim_cpu_before = cpu_seconds(bot.pid), time.process_time()
+    senders_before = [cpu_seconds(p.pid) for p in senders]
     copies.since = await officer.confirm(audience)
     t0 = copies.since
     stop, probe = asyncio.Event(), Probe(driver, world)
@@ -166,8 +226,10 @@ async def broadcast(
     await probing
     copies.scan()
     cpu_after = cpu_seconds(bot.pid)
+    senders_cpu = cpu_used(senders_before, [cpu_seconds(p.pid) for p in senders])
     sends = len(sim.stats.sent) - before_sent
     bot_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    all_cpu = None if bot_cpu is None or senders_cpu is None else bot_cpu + senders_cpu
     metrics = figures(copies, t0, scale_limit(sim))
     metrics.update(
         sends=sends,
@@ -181,6 +243,8 @@ async def broadcast(
         bot_cpu_s=_round(bot_cpu),
         bench_cpu_s=round(time.process_time() - sim_cpu_before, 2),
         bot_cpu_ms_per_msg=_round(per_message_ms(bot_cpu, sends), 3),
+        senders_cpu_s=_round(senders_cpu),
+        all_cpu_ms_per_msg=_round(per_message_ms(all_cpu, sends), 3),
         confirmed=bool(driver.bot_messages(officer.chat))
         and "Đã gửi cảnh báo" in " ".join(m.text or "" for m in driver.bot_messages(officer.chat)),
     )
@@ -219,6 +283,14 @@ def copy_text(driver: SimDriver, world: BenchWorld) -> str:
     return ALERT_TEXT
 
 
+def cpu_used(before: list[float | None], after: list[float | None]) -> float | None:
+    """CPU seconds several processes used between two readings (None if one is unknown)."""
+    pairs = list(zip(before, after, strict=True))
+    if any(b is None or a is None for b, a in pairs):
+        return None
+    return sum(a - b for b, a in pairs if a is not None and b is not None)
+
+
 def scale_limit(sim: BotApiSimulator) -> tuple[int, int]:
     assert sim.limits is not None
     return sim.limits.global_per_second, sim.limits.group_per_minute
@@ -237,6 +309,9 @@ TARGETS: tuple[Target, ...] = (
 
 def main(args: argparse.Namespace) -> int:
     """Run, print the JSON line on stdout and the verdicts on stderr; 0 unless it broke."""
+    if problem := check_arguments(args):
+        print(f"bench broadcast: {problem}", file=sys.stderr)
+        return 2
     metrics = asyncio.run(run(args))
     print(json.dumps(metrics, ensure_ascii=False), flush=True)
     print(verdict_lines("broadcast benchmark", metrics, TARGETS), file=sys.stderr)

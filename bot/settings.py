@@ -74,6 +74,7 @@ class Settings:
     delivery_group_per_minute: int = 20
     delivery_private_per_second: int = 1
     delivery_paid_broadcast: bool = False
+    delivery_rate_leases: bool = True
     delivery_rate_store: str = "auto"
     redis_url: str | None = None
     scheduler_tick_seconds: int = 5
@@ -111,6 +112,7 @@ class Settings:
             paid_broadcast=self.delivery_paid_broadcast,
             rate_store=self.delivery_rate_store,
             redis_url=self.redis_url,
+            rate_leases=self.delivery_rate_leases,
         )
 
     @property
@@ -269,9 +271,11 @@ def _digest_schedule(value: str, timezone: str) -> str:
     return value
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     value = env.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
+    if not value:
+        return default
+    if value in ("0", "false", "no", "off"):
         return False
     if value in ("1", "true", "yes", "on"):
         return True
@@ -333,6 +337,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         delivery_group_per_minute=_positive_int(env, "DELIVERY_GROUP_PER_MINUTE", 20, 1000),
         delivery_private_per_second=_positive_int(env, "DELIVERY_PRIVATE_PER_SECOND", 1, 100),
         delivery_paid_broadcast=_flag(env, "DELIVERY_PAID_BROADCAST"),
+        delivery_rate_leases=_flag(env, "DELIVERY_RATE_LEASES", default=True),
         delivery_rate_store=_choice(
             "DELIVERY_RATE_STORE",
             env.get("DELIVERY_RATE_STORE", "").strip().lower() or "auto",

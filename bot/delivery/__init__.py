@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.delivery.config import DeliveryConfig
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.kinds import KindRegistry, OutgoingKind
+from bot.delivery.leases import PostgresLeases, RedisLeases
 from bot.delivery.limiter import BULK_ARGS, FloodGate, TelegramRateLimiter, bulk_args
 from bot.delivery.outbox import delivery_stats, enqueue, request_edit
 from bot.delivery.outgoing import (
@@ -48,10 +49,14 @@ def window_store(config: DeliveryConfig, engine: AsyncEngine | None = None) -> W
     """Redis when configured, else PostgreSQL when the database is one, else this process."""
     if config.rate_store == "local":
         return LocalWindows()
+    lease = {"horizon": config.rate_lease_horizon, "validity": config.rate_lease_validity}
+    postgres = engine is not None and engine.dialect.name == "postgresql"
+    if config.redis_url and config.rate_leases:
+        return RedisLeases(config.redis_url, config.redis_prefix, **lease)
     if config.redis_url:
         return RedisWindows(config.redis_url, config.redis_prefix)
-    if engine is not None and engine.dialect.name == "postgresql":
-        return PostgresWindows(engine)
+    if postgres and engine is not None:
+        return PostgresLeases(engine, **lease) if config.rate_leases else PostgresWindows(engine)
     return LocalWindows()
 
 

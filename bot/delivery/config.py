@@ -41,6 +41,13 @@ class DeliveryConfig:
     # database is PostgreSQL, else memory), or "local" for a single sender process.
     rate_store: str = "auto"
     redis_prefix: str = "canhgac:rl"
+    # Shared stores (Redis, PostgreSQL) place up to rate_lease_batch waiting requests per round
+    # trip, on slots of the next rate_lease_horizon seconds; a slot counts as used until
+    # rate_lease_validity after its time unless reported answered earlier (bot/delivery/leases.py).
+    rate_leases: bool = True  # False: one store round trip per request (windows.py)
+    rate_lease_batch: int = 64
+    rate_lease_horizon: float = 0.1
+    rate_lease_validity: float = 0.5
     # Max times one request waits out a 429 inside the limiter before the error is raised.
     retry_after_attempts: int = 3
     # Alert copies and their edits posted through the lean client (bot/delivery/fastpath.py)

@@ -23,6 +23,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.delivery.config import DeliveryConfig
+from bot.delivery.leases import Ask, BatchingStore
 from bot.delivery.windows import LocalWindows, Verdict, Window, WindowStore
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,16 @@ class FloodGate:
         self._nap: asyncio.Future[None] | None = None  # the dispatcher's current wait
         self._tickets: dict[int, Any] = {}  # grant seq -> the store's handle on its record
         self._task: asyncio.Task[None] | None = None
+        # A leasing store places a batch per round trip; while the horizon is full, only an
+        # interactive request wakes the dispatcher early.
+        self._batching: BatchingStore | None = store if isinstance(store, BatchingStore) else None
+        self._horizon_full = False
+        self._due: set[asyncio.TimerHandle] = set()  # grants waiting for their slot's time
+        # How many slots this gate may hold planned ahead: fewer while its grants are handed
+        # over late (a busy event loop would waste them; another process can use them).
+        self._ahead = float(max(1, config.rate_lease_batch))
+        self._ahead_full = False
+        self._lag = 0.0  # moving average of how late grants were handed over, in seconds
         # (lane, seq) of every grant, newest last; tests read the order.
         self.grants: list[tuple[int, int]] = []
         self.keep_grants = False
@@ -127,7 +138,8 @@ class FloodGate:
             future: asyncio.Future[Verdict] = asyncio.Future()
             waiter = _Waiter(lane, -priority, next(self._seq), chat_id, paid, future, weight)
             heapq.heappush(self._queue, waiter)
-            self._wake()
+            if lane == INTERACTIVE or not (self._horizon_full or self._ahead_full):
+                self._wake()
             self._ensure_task()
             verdict = await waiter.granted
             if verdict.granted:
@@ -169,7 +181,107 @@ class FloodGate:
 
     def _ensure_task(self) -> None:
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._dispatch())
+            dispatch = self._dispatch_batches if self._batching else self._dispatch
+            self._task = asyncio.get_running_loop().create_task(dispatch())
+
+    async def _dispatch_batches(self) -> None:
+        """The head of the queue, up to `rate_lease_batch` waiters, per store round trip."""
+        assert self._batching is not None
+        while self._queue:
+            room = int(self._ahead) - len(self._due)
+            if room < self._ahead / 2 and self._queue[0].lane != INTERACTIVE:
+                self._ahead_full = True
+                try:
+                    await self._wait(self.config.rate_lease_horizon)
+                finally:
+                    self._ahead_full = False
+                continue
+            batch = self._take_batch(max(1, room))
+            if not batch:
+                continue
+            asks = [self._ask(w) for w in batch]
+            try:
+                verdicts = await self._batching.acquire_many(asks)
+            except Exception:  # a broken shared store must not stop all sending
+                log.exception("rate-limit store failed; retrying")
+                verdicts = [Verdict(global_wait=0.5)] * len(batch)
+            wait, reply_waits = 0.0, False
+            for waiter, verdict in zip(batch, verdicts, strict=True):
+                if verdict.granted:
+                    self._grant_at(waiter, verdict)
+                elif verdict.chat_wait > 0:
+                    if not waiter.granted.done():
+                        waiter.granted.set_result(verdict)
+                else:  # no room within the horizon: back in the queue, in its place
+                    heapq.heappush(self._queue, waiter)
+                    wait = max(wait, verdict.global_wait)
+                    reply_waits = reply_waits or waiter.lane == INTERACTIVE
+            self._adapt_ahead()
+            if reply_waits:  # a reply may fit now at any moment: ask again soon
+                wait = min(wait, self.config.rate_lease_horizon / 10)
+            if wait > 0:
+                self._horizon_full = True
+                try:
+                    await self._wait(wait)
+                finally:
+                    self._horizon_full = False
+
+    def _ask(self, waiter: _Waiter) -> Ask:
+        """Every request is placed under the bulk lane's limit; a reply may also use the
+        reserve, when it fits now (see `bot.delivery.leases`)."""
+        glob, chat = self.windows(waiter.chat_id, BULK, waiter.paid)
+        reserve = self.config.interactive_reserve if waiter.lane == INTERACTIVE else 0
+        return Ask(glob, chat, waiter.weight, reserve)
+
+    def _adapt_ahead(self) -> None:
+        """Fewer slots planned ahead while grants are late (multiplicative), more while on
+        time (one per round trip), up to `rate_lease_batch`."""
+        if self._lag > self.config.rate_lease_horizon / 10:
+            self._ahead = max(2.0, self._ahead * 0.7)
+        else:
+            self._ahead = min(float(max(1, self.config.rate_lease_batch)), self._ahead + 1)
+
+    def _take_batch(self, limit: int) -> list[_Waiter]:
+        """Pop the `limit` most urgent live waiters sharing the head's global window."""
+        batch: list[_Waiter] = []
+        while self._queue and len(batch) < limit:
+            waiter = self._queue[0]
+            if waiter.granted.done():
+                heapq.heappop(self._queue)
+                continue
+            if batch and waiter.paid != batch[0].paid:
+                break
+            batch.append(heapq.heappop(self._queue))
+        return batch
+
+    def _grant_at(self, waiter: _Waiter, verdict: Verdict) -> None:
+        """Hand a placed slot to its waiter at the slot's time (now if due)."""
+        if verdict.delay <= 0:
+            self._hand_over(waiter, verdict)
+            return
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle | None = None
+        planned = loop.time() + verdict.delay
+
+        def due() -> None:
+            if handle is not None:
+                self._due.discard(handle)
+            self._lag += 0.2 * (loop.time() - planned - self._lag)
+            if self._ahead_full and len(self._due) <= self._ahead / 2:
+                self._wake()  # room for a batch worth a round trip
+            self._hand_over(waiter, verdict)
+
+        handle = loop.call_later(verdict.delay, due)
+        self._due.add(handle)
+
+    def _hand_over(self, waiter: _Waiter, verdict: Verdict) -> None:
+        assert self._batching is not None
+        if waiter.granted.done():  # its caller left: the slot returns to the window
+            self._batching.release(verdict.ticket)
+            return
+        if self.keep_grants:
+            self.grants.append((waiter.lane, waiter.seq))
+        waiter.granted.set_result(verdict)
 
     async def _dispatch(self) -> None:
         while self._queue:
@@ -214,6 +326,9 @@ class FloodGate:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for handle in self._due:
+            handle.cancel()
+        self._due.clear()
         await self.store.close()
 
 

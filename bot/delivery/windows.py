@@ -48,6 +48,7 @@ class Verdict:
     global_wait: float = 0.0
     chat_wait: float = 0.0
     ticket: Any = field(default=None, compare=False)  # for `complete`, when granted
+    delay: float = 0.0  # granted by a leasing store: seconds until the slot may be used
 
     @property
     def granted(self) -> bool:

@@ -56,10 +56,12 @@ def test_delivery_settings() -> None:
             "DELIVERY_PRIVATE_PER_SECOND": "10",
             "DELIVERY_PAID_BROADCAST": "true",
             "DELIVERY_RATE_STORE": "local",
+            "DELIVERY_RATE_LEASES": "false",
             "REDIS_URL": "redis://127.0.0.1:6379/0",
         }
     )
     config = settings.delivery
+    assert not config.rate_leases
     assert (config.global_per_second, config.group_per_minute, config.private_per_second) == (
         300,
         200,
@@ -69,7 +71,7 @@ def test_delivery_settings() -> None:
     assert config.rate_store == "local" and config.redis_url == "redis://127.0.0.1:6379/0"
     defaults = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN}).delivery
     assert (defaults.global_per_second, defaults.group_per_minute) == (30, 20)
-    assert not defaults.paid_broadcast and defaults.rate_store == "auto"
+    assert not defaults.paid_broadcast and defaults.rate_store == "auto" and defaults.rate_leases
 
 
 @pytest.mark.parametrize(
@@ -94,6 +96,7 @@ def test_delivery_settings() -> None:
         ("DELIVERY_GROUP_PER_MINUTE", "many"),
         ("DELIVERY_PRIVATE_PER_SECOND", "1000"),
         ("DELIVERY_PAID_BROADCAST", "maybe"),
+        ("DELIVERY_RATE_LEASES", "sometimes"),
         ("DELIVERY_RATE_STORE", "memcached"),
         ("REDIS_URL", "http://127.0.0.1:6379"),
     ],
