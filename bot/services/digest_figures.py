@@ -85,8 +85,9 @@ class StatsFigures:
         else:
             raise UnknownScope(code)
         scope = Scope.of_code(code)
-        f = await self._stats.figures(scope, period)
-        daily = await self._stats.daily(scope, period)
+        # A digest's week is over when it is computed: its figures never depend on the clock.
+        f = await self._stats.figures(scope, period, now=period.end)
+        daily = await self._stats.daily(scope, period, now=period.end)
         flagged = sorted(g.title or "" for g in f.needs_check)
         return AreaFigures(
             code=code,

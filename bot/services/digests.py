@@ -203,6 +203,7 @@ class DigestService:
         tz: ZoneInfo,
         default_language: str,
         figures: FigureSource,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._units = units
@@ -211,6 +212,9 @@ class DigestService:
         self.tz = tz
         self._default_language = default_language
         self._figures = figures
+        # The one source of "now" for scheduled work (the scheduler's clock in tests); a job
+        # is never handled as if before its due time.
+        self._clock = clock
         self._trigger = crontab_trigger(config.schedule, tz)
         self.charts = ChartCache()
         self._notify: Callable[[], None] = lambda: None
@@ -361,21 +365,31 @@ class DigestService:
     async def run(
         self, job: Job, admins: AdminReader, start_url: Callable[[str], str]
     ) -> RunOutcome:
-        """Prepare and enqueue the digests of one scheduled run (idempotent)."""
+        """Prepare and enqueue the digests of one scheduled run (idempotent).
+
+        The job's due time decides the week, however late the job runs."""
         period = last_full_week(job.due_at, self.tz)
         slot = None if job.kind == WEEKLY_JOB else Slot(**job.payload)
         groups = await self._due_groups(slot, period)
         await self._read_admins(groups, period, admins)
         plan = await self._plan_run(groups, period, officers=slot is None, start_url=start_url)
         trigger = "weekly" if slot is None else "custom"
+        now = self._now(job)
         async with self._sessions() as session, session.begin():
-            outcome = await self._write(session, f"{job.kind}:{job.key}", trigger, period, plan)
-            await q.mark_groups_done(session, [g.chat_id for g in groups], period.start, plan.noted)
+            key = f"{job.kind}:{job.key}"
+            outcome = await self._write(session, key, trigger, period, plan, now)
+            await q.mark_groups_done(
+                session, [g.chat_id for g in groups], period.start, plan.noted, now
+            )
             if slot is not None:
                 await self._plan_slot(session, slot, job.due_at + timedelta(minutes=1))
         log.info("digest run #%s (%s): %s", outcome.run_id, job.key, _describe(outcome.written))
         self._committed(outcome)
         return outcome
+
+    def _now(self, job: Job) -> datetime:
+        """The time a job is handled at: the clock's, never before the job's due time."""
+        return max(self._clock(), job.due_at)
 
     async def _due_groups(self, slot: Slot | None, period: Period) -> list[q.DueGroup]:
         async with self._sessions() as session:
@@ -471,15 +485,16 @@ class DigestService:
         trigger: str,
         period: Period,
         plan: _Plan,
+        now: datetime,
         priority: int = PRIORITY,
     ) -> RunOutcome:
         """The run, its digests and the outbox rows of the first message in each chat; rows
-        already written are left alone. What follows (charts, tables) waits for the follow-up."""
-        run_id = await q.run_row(session, key, trigger, period.start, period.end)
+        already written are left alone. What follows (charts, tables) waits for the follow-up,
+        first looking a few seconds after `now`."""
+        run_id = await q.run_row(session, key, trigger, period.start, period.end, now)
         outcome = RunOutcome(run_id)
         if not plan.bodies:
             return outcome
-        now = utcnow()
         rows = [
             {
                 "run_id": run_id,
@@ -506,7 +521,9 @@ class DigestService:
             await enqueue(session, kind, run_id, chats, priority=priority)
         if outcome.follow_at is not None:
             payload = {"run": run_id, "sweep": 0, "priority": priority}
-            await schedule_job(session, FOLLOW_JOB, f"{run_id}:0", outcome.follow_at, payload)
+            await schedule_job(
+                session, FOLLOW_JOB, f"{run_id}:0", outcome.follow_at, payload, now=now
+            )
         return outcome
 
     def _committed(self, outcome: RunOutcome) -> None:
@@ -523,7 +540,7 @@ class DigestService:
         text); drop those whose text could not be delivered; look again while some wait."""
         run_id, sweep = int(job.payload["run"]), int(job.payload["sweep"])
         priority = int(job.payload.get("priority", PRIORITY))
-        now = utcnow()
+        now = self._now(job)
         async with self._sessions() as session, session.begin():
             waiting = await q.waiting_followups(session, run_id)
             if not waiting:
@@ -538,7 +555,8 @@ class DigestService:
             again = now + FOLLOW_EVERY
             if left and now - since < FOLLOW_FOR:
                 payload = {**job.payload, "sweep": sweep + 1, "since": since.isoformat()}
-                await schedule_job(session, FOLLOW_JOB, f"{run_id}:{sweep + 1}", again, payload)
+                key = f"{run_id}:{sweep + 1}"
+                await schedule_job(session, FOLLOW_JOB, key, again, payload, now=now)
         if dropped:  # their text was not delivered, and is counted as such by the outbox
             log.info(
                 "digest run #%d: %d charts or tables not sent after a failed text",
@@ -654,7 +672,9 @@ class DigestService:
         # One request per person, scope and minute: a double tap sends one digest.
         key = f"request:{person}:{scope}:{now.astimezone(self.tz):%Y-%m-%dT%H:%M}"
         async with self._sessions() as session, session.begin():
-            outcome = await self._write(session, key, "request", period, plan, REQUEST_PRIORITY)
+            outcome = await self._write(
+                session, key, "request", period, plan, now, REQUEST_PRIORITY
+            )
             opted_out = await session.get(DigestOptOut, person) is not None
         self._committed(outcome)
         return RequestOutcome(RequestStatus.SENT, opted_out=opted_out)

@@ -341,9 +341,9 @@ async def store_snapshot(
 
 
 async def run_row(
-    session: AsyncSession, key: str, trigger: str, start: datetime, end: datetime
+    session: AsyncSession, key: str, trigger: str, start: datetime, end: datetime, now: datetime
 ) -> int:
-    """The run row of `key`, written the first time."""
+    """The run row of `key`, written the first time (at `now`)."""
     await run(
         session,
         (await dialect_insert(session, DigestRun))
@@ -352,7 +352,7 @@ async def run_row(
             trigger=trigger,
             period_start=start,
             period_end=end,
-            created_at=utcnow(),
+            created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["key"]),
     )
@@ -372,11 +372,14 @@ async def upsert_setting(session: AsyncSession, chat_id: int, values: Mapping[st
 
 
 async def mark_groups_done(
-    session: AsyncSession, chat_ids: Sequence[int], period_start: datetime, noted: Sequence[int]
+    session: AsyncSession,
+    chat_ids: Sequence[int],
+    period_start: datetime,
+    noted: Sequence[int],
+    now: datetime,
 ) -> None:
-    """This week's digest is out for these groups; those told to open the bot are not told
-    again."""
-    now = utcnow()
+    """This week's digest is out for these groups (at `now`); those told to open the bot are
+    not told again."""
     for chat_id in chat_ids:
         await upsert_setting(
             session, chat_id, {"last_period_start": period_start, "updated_at": now}

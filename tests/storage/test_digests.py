@@ -16,7 +16,7 @@ import asyncio
 import csv
 import io
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -117,8 +117,12 @@ class World:
     admins: Admins = field(default_factory=Admins)
 
     def service(
-        self, sessions: SessionFactory | None = None, grace_hours: int = 24
+        self,
+        sessions: SessionFactory | None = None,
+        grace_hours: int = 24,
+        clock: Callable[[], datetime] | None = None,
     ) -> DigestService:
+        """The service on the test's clock (T0 unless given): never the real date."""
         sessions = sessions or self.sessions
         stats = StatisticsService(sessions, self.units, TipConfig(), TZ)
         return DigestService(
@@ -129,6 +133,7 @@ class World:
             TZ,
             "vi",
             StatsFigures(stats, self.units, TZ),
+            clock=clock or Clock(T0),
         )
 
     def scheduler(
@@ -136,7 +141,8 @@ class World:
     ) -> tuple[DurableScheduler, DigestService]:
         sessions = sessions or self.sessions
         runner = DurableScheduler(sessions, clock=Clock(now))
-        digests = self.service(sessions, grace_hours)
+        # The service reads the runner's clock, whichever a test sets it to later.
+        digests = self.service(sessions, grace_hours, clock=lambda: runner.clock())
         digests.register_jobs(runner, self.admins, lambda p: f"https://t.me/canhgac_bot?start={p}")
         return runner, digests
 
