@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 import tempfile
 from pathlib import Path
 from typing import Protocol
 
 from simulator import BotApiSimulator
-from simulator.remote import RemoteSimulator
+from simulator.remote import RemoteSimulator, terminate
 
 REPO = Path(__file__).resolve().parent.parent
 # Variables the bot reads that must come from the benchmark, not from the caller's shell.
@@ -107,17 +106,7 @@ class BotProcess:
 
     async def stop(self, timeout: float = 30.0) -> int | None:  # noqa: ASYNC109
         """SIGTERM, wait for a clean exit (kill after `timeout`); the exit status."""
-        process = self.process
-        if process is None:
-            return None
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), timeout)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        return process.returncode
+        return await terminate(self.process, timeout)
 
     @property
     def pid(self) -> int | None:

@@ -18,6 +18,7 @@ from simulator.models import (
     SimChat,
     SimMessage,
     SimUser,
+    first_match,
 )
 from simulator.server import BotApiSimulator
 from simulator.world import TINY_PNG, now
@@ -427,16 +428,7 @@ class SimDriver:
         """The oldest bot message in `chat` newer than `after` that matches."""
 
         def match() -> SimMessage | None:
-            for msg in self.bot_messages(chat):
-                if after is not None and msg.message_id <= after:
-                    continue
-                body = msg.text if msg.text is not None else (msg.caption or "")
-                if contains is not None and contains not in body:
-                    continue
-                if predicate is not None and not predicate(msg):
-                    continue
-                return msg
-            return None
+            return first_match(self.bot_messages(chat), after, contains, predicate)
 
         try:
             found: SimMessage = await self.wait_for(match, timeout)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
 PRESENT_STATUSES = ("creator", "administrator", "member", "restricted")
@@ -377,3 +378,37 @@ class RateLimiter:
         for times, _, _ in windows:
             times.extend([now] * weight)
         return None
+
+
+class ShownMessage(Protocol):
+    """What a wait for a bot message reads of one (a `SimMessage`, or a remote copy of it)."""
+
+    @property
+    def message_id(self) -> int: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def caption(self) -> str | None: ...
+
+
+M = TypeVar("M", bound=ShownMessage)
+
+
+def first_match(
+    messages: Iterable[M],
+    after: int | None,
+    contains: str | None,
+    predicate: Callable[[M], bool] | None,
+) -> M | None:
+    """The oldest of `messages` newer than `after` whose text or caption has `contains` and
+    that satisfies `predicate`."""
+    for msg in messages:
+        if after is not None and msg.message_id <= after:
+            continue
+        body = msg.text if msg.text is not None else (msg.caption or "")
+        if contains is not None and contains not in body:
+            continue
+        if predicate is not None and not predicate(msg):
+            continue
+        return msg
+    return None

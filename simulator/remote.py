@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from simulator.models import SentRecord, SimUser
+from simulator.models import SentRecord, SimUser, first_match
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-token"
@@ -70,17 +70,7 @@ class SimulatorProcess:
 
     async def stop(self, timeout: float = 30.0) -> int | None:  # noqa: ASYNC109
         """SIGTERM (which also writes a --profile), then wait; the exit status."""
-        process = self.process
-        if process is None:
-            return None
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), timeout)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        return process.returncode
+        return await terminate(self.process, timeout)
 
     async def __aenter__(self) -> SimulatorProcess:
         await self.start()
@@ -278,15 +268,9 @@ class RemoteDriver:
         deadline = time.monotonic() + timeout
         while True:
             messages = await self.bot_messages(chat)
-            for msg in messages:
-                if after is not None and msg.message_id <= after:
-                    continue
-                body = msg.text if msg.text is not None else (msg.caption or "")
-                if contains is not None and contains not in body:
-                    continue
-                if predicate is not None and not predicate(msg):
-                    continue
-                return msg
+            found = first_match(messages, after, contains, predicate)
+            if found is not None:
+                return found
             if time.monotonic() > deadline:
                 seen = [(m.message_id, m.text or m.caption) for m in messages]
                 raise TimeoutError(
@@ -294,3 +278,20 @@ class RemoteDriver:
                     f"bot messages in chat: {seen}"
                 )
             await asyncio.sleep(POLL)
+
+
+async def terminate(
+    process: asyncio.subprocess.Process | None,
+    timeout: float = 30.0,  # noqa: ASYNC109
+) -> int | None:
+    """SIGTERM, wait up to `timeout` for the exit (then kill); the exit status."""
+    if process is None:
+        return None
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+    return process.returncode
