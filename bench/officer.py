@@ -99,6 +99,11 @@ class OfficerAtKeyboard:
         start = await self.say("/canhbao")
         assert "Soạn cảnh báo" in (start.text or ""), start.text
         await self.press(next(b for row in start.buttons for b in row if b.startswith(scope)))
+        return await self.finish_draft(text, severity=severity)
+
+    async def finish_draft(self, text: str, *, severity: str = "🔴 KHẨN CẤP") -> SimMessage:
+        """The steps after the target (a scam, `text`, no photo, no place, 24 hours, real) up to
+        the audience message that carries Confirm."""
         await self.press(severity)
         await self.press("Lừa đảo")
         await self.wait(contains="Bước 4/8")

@@ -543,16 +543,8 @@ async def test_residential_areas_are_toggled_in_place_and_only_their_groups_get_
     await press("Xong ✅")
     label = "Tổ dân phố 5, Tổ dân phố 7 — Phường Đống Đa — Thành phố Hà Nội"
     await driver.wait_for(lambda: picker.text == f"Khu vực: {label} ✓")
-    await officer.press("🔴 KHẨN CẤP")
-    await officer.press("Lừa đảo")
-    await officer.wait(contains="Bước 4/8")
-    await driver.send_text(officer.user, officer.chat, "Trộm chó ở khu vực Tổ 5 và Tổ 7.")
-    await officer.press("Bỏ qua ⏭")
-    await officer.wait(contains="Bước 6/8")
-    await officer.press("Bỏ qua ⏭")
-    await officer.press("24 giờ")
-    await officer.press("Tình huống thật")
-    audience = await officer.wait(contains="Sẽ gửi đến 3 nhóm")
+    audience = await officer.finish_draft("Trộm chó ở khu vực Tổ 5 và Tổ 7.")
+    assert "Sẽ gửi đến 3 nhóm" in (audience.text or "")
     await send(officer, audience)
     receiving = {groups[0].id, groups[1].id, groups[3].id}  # Tổ 5, Tổ 7 and the whole ward
     await driver.wait_for(lambda: receiving <= set(copies(sim)), timeout=20)
