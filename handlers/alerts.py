@@ -59,7 +59,7 @@ from bot.services.flow_types import (
 )
 from bot.services.officers import OfficerView
 from bot.services.prompts import PendingPrompt
-from handlers.base import Context, is_group, language, services
+from handlers.base import Context, is_group, language, question_buttons, services
 from handlers.private import ask, on_conversation, open_conversation
 from handlers.replies import on_prompt
 
@@ -136,11 +136,7 @@ async def send_preview(
 
 
 def _keyboard(question: Question, rendered: RenderedQuestion) -> InlineKeyboardMarkup | None:
-    prefix = f"{PREFIX}:{question.token}:{question.step.value}:"
-    buttons = [
-        InlineKeyboardButton(label, callback_data=prefix + value)
-        for value, label in rendered.buttons
-    ]
+    buttons = question_buttons(PREFIX, question, rendered)
     if not buttons:
         return None
     return InlineKeyboardMarkup(_LAYOUTS.get(question.step, _column)(buttons))

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
+from telegram import (
+    CallbackQuery,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
 from bot.container import Services
 from bot.services.chats import ChatRef, Person
+from bot.services.flow_types import Question, RenderedQuestion
 
 Context = ContextTypes.DEFAULT_TYPE
 ADMIN_STATUSES = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
@@ -89,3 +98,14 @@ async def replace_buttons(query: CallbackQuery, markup: InlineKeyboardMarkup | N
     message = query.message
     if isinstance(message, Message) and message.text:
         await query.edit_message_text(message.text_html, reply_markup=markup)
+
+
+def question_buttons(
+    prefix: str, question: Question, rendered: RenderedQuestion
+) -> list[InlineKeyboardButton]:
+    """A flow question's answers as buttons whose data name the flow, the draft's token and the
+    step they answer (`<prefix>:<token>:<step>:<value>`), so that stale ones are refused."""
+    head = f"{prefix}:{question.token}:{question.step.value}:"
+    return [
+        InlineKeyboardButton(label, callback_data=head + value) for value, label in rendered.buttons
+    ]

@@ -61,7 +61,7 @@ from bot.services.tip_flow import (
 from bot.services.tip_links import TIP_LINK_PREFIX, area_of_payload, tip_url
 from bot.services.tip_types import MAX_PHOTOS
 from bot.services.tips import Refused, TipSubmitted
-from handlers.base import Context, is_group, language, replace_buttons, services
+from handlers.base import Context, is_group, language, question_buttons, replace_buttons, services
 from handlers.common import on_deep_link
 from handlers.private import SEED_NO, SEED_PREFIX, SEED_YES, on_conversation, open_conversation
 
@@ -178,11 +178,7 @@ def _location_keyboard(
 
 
 def _inline_keyboard(question: Question, rendered: RenderedQuestion) -> InlineKeyboardMarkup | None:
-    prefix = f"{PREFIX}:{question.token}:{question.step.value}:"
-    buttons = [
-        InlineKeyboardButton(label, callback_data=prefix + value)
-        for value, label in rendered.buttons
-    ]
+    buttons = question_buttons(PREFIX, question, rendered)
     if not buttons:
         return None
     if question.step is Step.CATEGORY:  # eight short labels

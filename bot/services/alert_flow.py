@@ -36,6 +36,8 @@ from bot.services.alert_types import (
     text_problem,
 )
 from bot.services.flow_types import (
+    EDIT_PREFIX,
+    SKIP,
     Choice,
     Edit,
     Label,
@@ -47,6 +49,7 @@ from bot.services.flow_types import (
     Skip,
     Text,
     Voice,
+    normalise,
 )
 from bot.services.officers import COUNTRY_NAME, Jurisdiction
 
@@ -63,10 +66,8 @@ WHOLE_COUNTRY = "country"  # the ministry: every province
 PROVINCES = "provinces"  # the ministry: provinces chosen with toggles
 PROVINCE_PREFIX = "p:"  # p:<province code>: select or unselect one province
 SEND = "send"  # the second confirmation of a national alert
-SKIP = "skip"  # no photo / no location
 REAL, EXERCISE = "0", "1"
 CONFIRM, EDIT, CANCEL = "ok", "edit", "cancel"  # under the preview
-EDIT_PREFIX = "edit:"  # edit:<step>: the field to change, from the edit menu
 
 SEARCH_LIMIT = 8  # communes offered for one typed name
 QUERY_MIN, QUERY_MAX = 2, 100
@@ -138,7 +139,7 @@ class AlertFlow:
             draft.step = Step.PREVIEW
         if isinstance(event, Choice) and event.step is not None and event.step != draft.step:
             return self._refuse(draft, scope, STALE)
-        return _HANDLERS[draft.step](self, draft, _normalise(event), scope)
+        return _HANDLERS[draft.step](self, draft, normalise(event), scope)
 
     # -- the target -------------------------------------------------------------------------
 
@@ -602,16 +603,6 @@ _QUESTIONS: dict[Step, Callable[[AlertFlow, Draft, Scope], _Asked]] = {
     Step.DISCARDED: AlertFlow._ask_discarded,
     Step.CONFIRM: AlertFlow._ask_preview,
 }
-
-
-def _normalise(event: Event) -> Event:
-    """Buttons arrive as choices; "skip" and "edit:<step>" are the Skip and Edit events."""
-    if isinstance(event, Choice):
-        if event.value == SKIP:
-            return Skip()
-        if event.value.startswith(EDIT_PREFIX):
-            return Edit(event.value[len(EDIT_PREFIX) :])
-    return event
 
 
 def _chose(event: Event, value: str) -> bool:

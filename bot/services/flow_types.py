@@ -72,6 +72,21 @@ class Edit:
     step: str
 
 
+# Button values every flow reads as events: "skip" is Skip, "edit:<step>" is Edit(step).
+SKIP, EDIT_PREFIX = "skip", "edit:"
+E = TypeVar("E")
+
+
+def normalise(event: E) -> E | Skip | Edit:
+    """Buttons arrive as choices; "skip" and "edit:<step>" are the Skip and Edit events."""
+    if isinstance(event, Choice):
+        if event.value == SKIP:
+            return Skip()
+        if event.value.startswith(EDIT_PREFIX):
+            return Edit(event.value[len(EDIT_PREFIX) :])
+    return event
+
+
 # -- questions ------------------------------------------------------------------------------
 
 

@@ -14,6 +14,8 @@ from enum import StrEnum
 
 from bot.areas import AdminUnits, Commune
 from bot.services.flow_types import (
+    EDIT_PREFIX,
+    SKIP,
     Choice,
     Edit,
     Label,
@@ -26,6 +28,7 @@ from bot.services.flow_types import (
     Voice,
     dump_draft,
     load_draft,
+    normalise,
 )
 
 # The shared question types, still importable from here by the tip's handlers and cards.
@@ -77,8 +80,8 @@ class AreaSource(StrEnum):
 
 
 # Button values (short: they travel in callback data with the draft token and the step).
-SKIP, KEEP, YES, OTHER, DONE, CLEAR, SEND = "skip", "keep", "yes", "other", "done", "clear", "send"
-ANONYMOUS, NAMED, EDIT_PREFIX = "anonymous", "named", "edit:"
+KEEP, YES, OTHER, DONE, CLEAR, SEND = "keep", "yes", "other", "done", "clear", "send"
+ANONYMOUS, NAMED = "anonymous", "named"
 
 
 Event = Choice | Text | Photo | Location | Voice | Skip | Edit
@@ -222,7 +225,7 @@ class TipFlow:
             draft.step = Step.REVIEW
         if isinstance(event, Choice) and event.step is not None and event.step != draft.step:
             return self.question(draft, Label("tips.stale_button"))
-        event = _normalise(event)
+        event = normalise(event)
         if isinstance(event, Voice):
             return self.question(draft, _voice_notice(draft))
         if isinstance(event, Photo) and draft.step is not Step.PHOTOS:
@@ -593,16 +596,6 @@ def sender_label(anonymous: bool, display_name: str | None) -> Label:
     if not display_name:
         return Label("tips.sender_named_hidden")
     return Label("tips.sender_named", {"name": display_name})
-
-
-def _normalise(event: Event) -> Event:
-    """Buttons arrive as choices; "skip" and "edit:<step>" are the Skip and Edit events."""
-    if isinstance(event, Choice):
-        if event.value == SKIP:
-            return Skip()
-        if event.value.startswith(EDIT_PREFIX):
-            return Edit(event.value[len(EDIT_PREFIX) :])
-    return event
 
 
 def _voice_notice(draft: Draft) -> Label:
