@@ -25,25 +25,11 @@ from storage.db import SessionFactory
 from storage.models import Alert, AlertTarget, Area, Delivery
 from storage.queries import alerts as alert_queries
 from storage.types import utcnow
+from tests.support.services import SUPERADMIN
 
 HA_NOI, HAI_PHONG = "01", "31"
 DONG_DA = "00235"
-SUPERADMIN = 42
 MINISTRY, OTHER_MINISTRY, PROVINCE_OFFICER = 5_000_000_100, 5_000_000_101, 5_000_000_102
-
-
-@pytest.fixture
-def officers(sessions: SessionFactory, small_units: AdminUnits) -> OfficerService:
-    return OfficerService(sessions, small_units, frozenset({SUPERADMIN}))
-
-
-@pytest.fixture
-def alerts(
-    sessions: SessionFactory, small_units: AdminUnits, officers: OfficerService
-) -> AlertService:
-    return AlertService(
-        sessions, small_units, load_catalog(), ZoneInfo("Asia/Ho_Chi_Minh"), officers
-    )
 
 
 def hai_phong_commune(units: AdminUnits) -> str:
